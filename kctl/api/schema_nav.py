@@ -68,8 +68,13 @@ class SchemaNode:
         return self._child(self._resolved().get("items"))
 
     def ext(self, name: str) -> Any:
-        """An ``x-kubernetes-*`` extension at this point (e.g. ``patch-merge-key``)."""
-        return self._resolved().get(f"x-kubernetes-{name}")
+        """An ``x-kubernetes-*`` extension at this point (e.g. ``patch-merge-key``). One
+        written beside a ``$ref`` (``DeploymentSpec.strategy``'s ``retainKeys``) wins over
+        the referenced definition's."""
+        key = f"x-kubernetes-{name}"
+        if key in self.schema:
+            return self.schema[key]
+        return self._resolved().get(key)
 
     @property
     def known(self) -> bool:
