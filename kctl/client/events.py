@@ -1,0 +1,342 @@
+"""Recording core/v1 Events the way client-go's recorder does.
+
+Controllers, the scheduler and node agents report what they did ("Scheduled",
+"Pulled", "BackOff") as Events, which ``kubectl describe`` and ``kubectl get events``
+show. Three client-go behaviours matter to users and to the API server's load:
+
+* **Aggregation.** A repeat of the same (object, type, reason, message) from the same
+  source does not create a new Event: the existing one is PATCHed with a higher
+  ``count`` and a new ``lastTimestamp`` (``BackOff ... x7``). If that Event has been
+  deleted meanwhile, it is created again.
+* **Spam filtering.** Per source and involved object, a token bucket (burst 25, one
+  token per 5 minutes) drops events from something stuck in a hot loop.
+* **Fire and forget.** Recording never blocks or fails the caller: events go through
+  a bounded queue to one background worker (a thread, or a task for the async
+  recorder) that serialises the writes, so a repeat is always patched after its
+  create. Failures are logged and dropped.
+
+:class:`EventCorrelator` holds the decisions and is free of I/O; the two recorders
+only differ in how they run the worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import queue
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from kctl.api import errors
+from kctl.api.kinds import ResourceInfo
+from kctl.client.http import ConnectionFailed
+
+if TYPE_CHECKING:
+    from kctl.client.http import AsyncClient, Client
+
+log = logging.getLogger(__name__)
+
+NORMAL = "Normal"
+WARNING = "Warning"
+
+EVENTS = ResourceInfo(
+    group="", version="v1", kind="Event", plural="events", singular="event", namespaced=True
+)
+CACHE_SIZE = 4096
+QUEUE_SIZE = 1000
+SPAM_BURST = 25
+SPAM_REFILL_SECONDS = 300.0
+
+
+def _now_rfc3339(now: float) -> str:
+    return datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def object_reference(obj: Mapping[str, Any]) -> dict[str, str]:
+    """``involvedObject`` for ``obj`` (empty fields left out, as Go's omitempty)."""
+    meta = obj.get("metadata") or {}
+    ref = {
+        "kind": obj.get("kind"),
+        "namespace": meta.get("namespace"),
+        "name": meta.get("name"),
+        "uid": meta.get("uid"),
+        "apiVersion": obj.get("apiVersion"),
+        "resourceVersion": meta.get("resourceVersion"),
+    }
+    return {k: str(v) for k, v in ref.items() if v}
+
+
+@dataclass
+class Action:
+    """One write to make: ``create`` a new Event or ``patch`` an aggregated one."""
+
+    verb: str  # create | patch
+    namespace: str
+    name: str
+    body: dict[str, Any]  # the full Event (create) ...
+    patch: dict[str, Any] = field(default_factory=dict)  # ... or the count bump (patch)
+
+
+@dataclass
+class _Seen:
+    name: str
+    count: int
+    event: dict[str, Any]
+
+
+class EventCorrelator:
+    """Decides, per occurrence, whether to drop, create or patch (no I/O)."""
+
+    def __init__(self, component: str, host: str | None = None) -> None:
+        self.component = component
+        self.host = host or ""
+        self._seen: OrderedDict[tuple[str, ...], _Seen] = OrderedDict()
+        self._buckets: OrderedDict[tuple[str, ...], tuple[float, float]] = OrderedDict()
+
+    def _allow(self, ref: Mapping[str, str], now: float) -> bool:
+        key = (
+            self.component,
+            self.host,
+            *(ref.get(k, "") for k in ("kind", "namespace", "name", "uid", "apiVersion")),
+        )
+        tokens, last = self._buckets.pop(key, (float(SPAM_BURST), now))
+        tokens = min(float(SPAM_BURST), tokens + (now - last) / SPAM_REFILL_SECONDS)
+        allowed = tokens >= 1.0
+        self._buckets[key] = (tokens - 1.0 if allowed else tokens, now)
+        while len(self._buckets) > CACHE_SIZE:
+            self._buckets.popitem(last=False)
+        return allowed
+
+    def observe(
+        self, obj: Mapping[str, Any], type: str, reason: str, message: str, now: float
+    ) -> Action | None:
+        ref = object_reference(obj)
+        if not self._allow(ref, now):
+            return None
+        stamp = _now_rfc3339(now)
+        key = (
+            self.component,
+            self.host,
+            *(ref.get(k, "") for k in ("kind", "namespace", "name", "uid", "apiVersion")),
+            type,
+            reason,
+            message,
+        )
+        seen = self._seen.pop(key, None)
+        if seen is not None:
+            seen.count += 1
+            seen.event["count"] = seen.count
+            seen.event["lastTimestamp"] = stamp
+            self._seen[key] = seen
+            patch = {"count": seen.count, "lastTimestamp": stamp, "message": message}
+            namespace = seen.event["metadata"]["namespace"]
+            return Action("patch", namespace, seen.name, seen.event, patch)
+        # client-go: <object name>.<unix nanoseconds in hex>; cluster-scoped -> default.
+        name = f"{ref.get('name', 'unknown')}.{int(now * 1e9):016x}"
+        namespace = ref.get("namespace") or "default"
+        event = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"name": name, "namespace": namespace},
+            "involvedObject": ref,
+            "reason": reason,
+            "message": message,
+            "source": {"component": self.component, **({"host": self.host} if self.host else {})},
+            "firstTimestamp": stamp,
+            "lastTimestamp": stamp,
+            "count": 1,
+            "type": type,
+            "reportingComponent": self.component,
+            "reportingInstance": self.host,
+        }
+        self._seen[key] = _Seen(name, 1, event)
+        while len(self._seen) > CACHE_SIZE:
+            self._seen.popitem(last=False)
+        return Action("create", namespace, name, event)
+
+
+@dataclass
+class _Item:
+    obj: Mapping[str, Any]
+    type: str
+    reason: str
+    message: str
+    at: float
+
+
+def _log_failure(action: Action, exc: Exception) -> None:
+    log.warning(
+        "dropping event %s/%s (%s): %s",
+        action.namespace,
+        action.name,
+        action.body.get("reason"),
+        exc,
+    )
+
+
+# --- sync recorder -------------------------------------------------------------------------
+
+
+class EventRecorder:
+    """``event(obj, type, reason, message)`` from any thread; never blocks or raises."""
+
+    def __init__(self, client: Client, component: str, host: str | None = None) -> None:
+        self.client = client
+        self.correlator = EventCorrelator(component, host)
+        self._queue: queue.Queue[_Item | None] = queue.Queue(QUEUE_SIZE)
+        self._worker: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def event(self, obj: Mapping[str, Any], type: str, reason: str, message: str) -> None:
+        try:
+            self._ensure_worker()
+            self._queue.put_nowait(_Item(obj, type, reason, message, time.time()))
+        except queue.Full:
+            log.warning("event queue full, dropping %s event for %s", reason, _describe(obj))
+        except Exception:  # recording must never hurt the caller
+            log.exception("could not queue event %s", reason)
+
+    def _ensure_worker(self) -> None:
+        with self._lock:
+            if self._worker is None or not self._worker.is_alive():
+                self._worker = threading.Thread(
+                    target=self._run, name=f"events-{self.correlator.component}", daemon=True
+                )
+                self._worker.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            try:
+                if item is None:
+                    return
+                self._record(item)
+            except Exception:
+                log.exception("event recorder failed")
+            finally:
+                self._queue.task_done()
+
+    def _record(self, item: _Item) -> None:
+        action = self.correlator.observe(item.obj, item.type, item.reason, item.message, item.at)
+        if action is None:
+            return
+        try:
+            if action.verb == "patch":
+                try:
+                    self.client.patch(
+                        EVENTS,
+                        action.name,
+                        action.patch,
+                        action.namespace,
+                        patch_type="strategic",
+                    )
+                    return
+                except errors.NotFound:
+                    pass  # deleted meanwhile: create it again with the current count
+            self.client.create(EVENTS, _fresh(action.body), action.namespace)
+        except (errors.ApiError, ConnectionFailed) as exc:
+            _log_failure(action, exc)
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until queued events are written (tests, shutdown). True if drained."""
+        deadline = time.monotonic() + timeout
+        while self._queue.unfinished_tasks:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.005)
+        return True
+
+    def close(self, timeout: float = 5.0) -> None:
+        self.flush(timeout)
+        worker = self._worker
+        if worker is not None and worker.is_alive():
+            with contextlib.suppress(queue.Full):
+                self._queue.put_nowait(None)
+            worker.join(timeout)
+
+
+# --- async recorder ------------------------------------------------------------------------
+
+
+class AsyncEventRecorder:
+    """The asyncio twin: ``event()`` is a plain (non-async) call from inside the loop."""
+
+    def __init__(self, client: AsyncClient, component: str, host: str | None = None) -> None:
+        self.client = client
+        self.correlator = EventCorrelator(component, host)
+        self._queue: asyncio.Queue[_Item] | None = None
+        self._worker: asyncio.Task[None] | None = None
+
+    def event(self, obj: Mapping[str, Any], type: str, reason: str, message: str) -> None:
+        try:
+            if self._queue is None:
+                self._queue = asyncio.Queue(QUEUE_SIZE)
+            if self._worker is None or self._worker.done():
+                self._worker = asyncio.get_running_loop().create_task(self._run())
+            self._queue.put_nowait(_Item(obj, type, reason, message, time.time()))
+        except asyncio.QueueFull:
+            log.warning("event queue full, dropping %s event for %s", reason, _describe(obj))
+        except Exception:
+            log.exception("could not queue event %s", reason)
+
+    async def _run(self) -> None:
+        assert self._queue is not None
+        while True:
+            item = await self._queue.get()
+            try:
+                await self._record(item)
+            except Exception:
+                log.exception("event recorder failed")
+            finally:
+                self._queue.task_done()
+
+    async def _record(self, item: _Item) -> None:
+        action = self.correlator.observe(item.obj, item.type, item.reason, item.message, item.at)
+        if action is None:
+            return
+        try:
+            if action.verb == "patch":
+                try:
+                    await self.client.patch(
+                        EVENTS,
+                        action.name,
+                        action.patch,
+                        action.namespace,
+                        patch_type="strategic",
+                    )
+                    return
+                except errors.NotFound:
+                    pass
+            await self.client.create(EVENTS, _fresh(action.body), action.namespace)
+        except (errors.ApiError, ConnectionFailed) as exc:
+            _log_failure(action, exc)
+
+    async def flush(self) -> None:
+        if self._queue is not None and self._worker is not None and not self._worker.done():
+            await self._queue.join()
+
+    async def aclose(self) -> None:
+        await self.flush()
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+            self._worker = None
+
+
+def _fresh(event: dict[str, Any]) -> dict[str, Any]:
+    # A create never carries a resourceVersion (client-go clears it too).
+    body = dict(event)
+    body["metadata"] = {k: v for k, v in event["metadata"].items() if k != "resourceVersion"}
+    return body
+
+
+def _describe(obj: Mapping[str, Any]) -> str:
+    meta = obj.get("metadata") or {}
+    return f"{obj.get('kind', '?')} {meta.get('namespace', '')}/{meta.get('name', '')}"
