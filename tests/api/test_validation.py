@@ -956,6 +956,21 @@ def test_schema_is_self_contained() -> None:
     assert "oneOf" not in int_or_string
 
 
+def test_package_keeps_the_single_module_api() -> None:
+    """Every public name of the former ``kctl/api/validation.py`` is still importable."""
+    names = {
+        "DUPLICATE", "FORBIDDEN", "INVALID", "MAX_CONFIG_SIZE", "NOT_FOUND", "NOT_SUPPORTED",
+        "REQUIRED", "RULES", "TOO_LONG", "TOTAL_ANNOTATION_SIZE", "UPDATE_RULES", "Errors",
+        "NameCheck", "Rule", "UpdateRule", "ValidationResult", "Validator", "config_key_errors",
+        "default_cache_dir", "kind_schema", "log", "port_name_errors", "strict_decoding_error",
+        "validate_annotations", "validate_label_selector", "validate_labels",
+        "validate_object_meta", "validate_pod_spec", "validate_pod_template", "validate_update",
+    }  # fmt: skip
+    assert names == set(validation.__all__)
+    assert all(hasattr(validation, name) for name in names)
+    assert validation.log.name == "kctl.api.validation"
+
+
 # --- meta helpers ------------------------------------------------------------------------
 
 
