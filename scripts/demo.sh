@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# The demo (`make demo`): start a kctl cluster on the embedded SQLite store, apply the example
+# app (manifests/web.yaml) with the machine's kubectl, show what the cluster holds, and stop.
+#
+# Environment:
+#   KCTL_DATA_DIR        the cluster's data dir (kept afterwards); default: a temp dir, removed
+#   KCTL_PORT            API server port on 127.0.0.1; default 6443, or a free one if taken
+#   KCTL_READY_TIMEOUT   seconds to wait for /readyz (default 60)
+#   KCTL_DEMO_WAIT=1     keep the cluster up after the demo until Ctrl-C, to use kubectl on it
+#
+# start_cluster/stop_cluster are the only places that know how a cluster runs; when
+# `kctl cluster up/down` exists (reconciler and node agents included) they call it instead.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+MANIFEST="$ROOT/manifests/web.yaml"
+HOST=127.0.0.1
+READY_TIMEOUT=${KCTL_READY_TIMEOUT:-60}
+
+say() { printf '\n== %s\n' "$*"; }
+die() { printf 'demo: error: %s\n' "$*" >&2; exit 1; }
+
+command -v kctl >/dev/null 2>&1 || die "kctl is not on PATH: run 'make setup' (scripts/setup.sh) first"
+command -v kubectl >/dev/null 2>&1 || die "kubectl is not on PATH"
+command -v curl >/dev/null 2>&1 || die "curl is not on PATH: run 'make setup' first"
+
+if [ -n "${KCTL_DATA_DIR:-}" ]; then
+  DIR=$KCTL_DATA_DIR
+  mkdir -p "$DIR"
+  DIR=$(cd "$DIR" && pwd -P)
+  TEMP_DIR=0
+else
+  DIR=$(mktemp -d "${TMPDIR:-/tmp}/kctl-demo.XXXXXX")
+  TEMP_DIR=1
+fi
+
+# The requested port if it is free, else one the kernel picks.
+pick_port() {
+  python3 - "$HOST" "$1" <<'PY'
+import socket
+import sys
+
+host, wanted = sys.argv[1], int(sys.argv[2])
+with socket.socket() as s:
+    try:
+        s.bind((host, wanted))
+    except OSError:
+        s.bind((host, 0))
+    print(s.getsockname()[1])
+PY
+}
+LOG=$DIR/apiserver.log
+KUBECONFIG_FILE=$DIR/admin.kubeconfig
+SERVER_PID=
+
+start_cluster() {
+  say "starting the API server: kctl apiserver --data-dir $DIR --listen $HOST:$PORT"
+  kctl apiserver --data-dir "$DIR" --listen "$HOST:$PORT" >"$LOG" 2>&1 </dev/null &
+  SERVER_PID=$!
+}
+
+stop_cluster() {
+  [ -n "$SERVER_PID" ] || return 0
+  if kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 50); do
+      kill -0 "$SERVER_PID" 2>/dev/null || break
+      sleep 0.2
+    done
+    if kill -0 "$SERVER_PID" 2>/dev/null; then
+      echo "demo: API server (pid $SERVER_PID) did not stop in 10 s; killing it" >&2
+      kill -KILL "$SERVER_PID" 2>/dev/null || true
+    fi
+  fi
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=
+}
+
+show_log() {
+  if [ -s "$LOG" ]; then
+    echo "--- last lines of $LOG:" >&2
+    tail -n 30 "$LOG" >&2
+  fi
+}
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  case $rc in 0 | 130 | 143) ;; *) show_log ;; esac
+  stop_cluster
+  if [ "$TEMP_DIR" -eq 1 ]; then
+    rm -rf "$DIR"
+  else
+    echo "demo: data kept in $DIR"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+# Ctrl-C while the cluster is held up on purpose (KCTL_DEMO_WAIT) is the normal way out.
+HOLDING=0
+trap '[ "$HOLDING" -eq 1 ] && exit 0; exit 130' INT
+trap 'exit 143' TERM
+
+PORT=${KCTL_PORT:-$(pick_port 6443)}
+SERVER=https://$HOST:$PORT
+
+wait_ready() {
+  local deadline=$((SECONDS + READY_TIMEOUT))
+  until curl -fsS --max-time 2 --cacert "$DIR/ca.crt" "$SERVER/readyz" >/dev/null 2>&1; do
+    kill -0 "$SERVER_PID" 2>/dev/null || die "the API server exited before it was ready"
+    [ "$SECONDS" -lt "$deadline" ] || die "$SERVER/readyz not ready after ${READY_TIMEOUT}s"
+    sleep 0.2
+  done
+  [ -s "$KUBECONFIG_FILE" ] || die "the API server is ready but wrote no $KUBECONFIG_FILE"
+  echo "ready: $SERVER (readyz ok)"
+}
+
+k() { kubectl --kubeconfig "$KUBECONFIG_FILE" --cache-dir "$DIR/kubectl-cache" "$@"; }
+
+start_cluster
+wait_ready
+echo "note: the reconciler (controllers, scheduler) and node agents come in later issues: objects are stored and served, no Pods run yet."
+
+say "kubectl apply -f manifests/web.yaml"
+k apply -f "$MANIFEST"
+
+say "kubectl get all"
+k get all
+
+say "kubectl get deploy -o wide"
+k get deploy -o wide
+
+if [ "${KCTL_DEMO_WAIT:-}" = 1 ]; then
+  say "the cluster stays up until Ctrl-C; in another shell:"
+  echo "  export KUBECONFIG=$KUBECONFIG_FILE"
+  echo "  kubectl get all"
+  HOLDING=1
+  wait "$SERVER_PID" || true
+fi
