@@ -1,0 +1,175 @@
+"""Watch streaming: newline-delimited JSON events over a chunked response.
+
+Semantics (the wire notes, section 4): a watch from a list's resourceVersion delivers
+every later change once, in order; resourceVersion ``""``/``"0"`` first sends the current
+state as ADDED events; a compacted revision gets one ERROR event with a 410 ``Expired``
+Status (clients relist); ``timeoutSeconds`` ends the stream; ``allowWatchBookmarks``
+adds BOOKMARK events that carry the stream's current revision. Without selectors an
+event goes out as the bytes the store encoded once for every watcher; selectors turn a
+change that enters (leaves) the selection into ADDED (DELETED), as Kubernetes does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+
+from kctl.api import errors
+from kctl.api.selectors import parse_field_selector, parse_label_selector
+from kctl.api.tables import table_for
+from kctl.server.request import Request
+from kctl.server.resources import Resources
+from kctl.store import Compacted, Entry, Event, StoreError
+
+Send = Callable[[bytes], Awaitable[None]]
+BOOKMARK_INTERVAL = 30.0
+# Without timeoutSeconds a watch ends after a random 30-60 minutes, like kube-apiserver's
+# min-request-timeout, so that load spreads over API servers over time.
+DEFAULT_TIMEOUT = (1800.0, 3600.0)
+
+
+class WatchStream:
+    def __init__(self, resources: Resources, req: Request) -> None:
+        self.resources = resources
+        self.req = req
+        query = req.query
+        self.labels = parse_label_selector(query.get("labelSelector", ""))
+        self.fields = parse_field_selector(query.get("fieldSelector", ""))
+        self.fields.check_supported(req.target.info)
+        self.filtered = not (self.labels.empty and self.fields.empty)
+        self.bookmarks = query.get("allowWatchBookmarks", "").lower() in ("true", "1")
+        raw_timeout = query.get("timeoutSeconds")
+        try:
+            self.timeout = float(raw_timeout) if raw_timeout else random.uniform(*DEFAULT_TIMEOUT)
+        except ValueError:
+            raise errors.BadRequest(f"timeoutSeconds must be a number: {raw_timeout!r}") from None
+        rv = query.get("resourceVersion", "")
+        if rv not in ("", "0"):
+            try:
+                self.from_revision: int | None = int(rv)
+            except ValueError:
+                raise errors.BadRequest(f"resourceVersion must be an integer: {rv!r}") from None
+        else:
+            self.from_revision = None
+        self._columns_sent = False
+
+    def _matches(self, entry: Entry | None) -> bool:
+        if entry is None:
+            return False
+        return self.labels.matches(entry.labels) and self.fields.matches(entry.fields)
+
+    def _event_type(self, event: Event) -> str | None:
+        if not self.filtered:
+            return event.type
+        now = self._matches(event.entry)
+        before = self._matches(event.previous)
+        if event.type == "MODIFIED":
+            if now and before:
+                return "MODIFIED"
+            if now:
+                return "ADDED"
+            return "DELETED" if before else None
+        if event.type == "DELETED":
+            return "DELETED" if now or before else None
+        return event.type if now else None
+
+    def _line(self, event_type: str, entry: Entry, event: Event | None = None) -> bytes:
+        if self.req.accept.table:
+            table = table_for(
+                self.req.target.info,
+                [entry.object()],
+                include_object=self.req.accept.include_object,
+                with_column_definitions=not self._columns_sent,
+                resource_version=str(entry.revision),
+            )
+            self._columns_sent = True
+            return orjson.dumps({"type": event_type, "object": table}) + b"\n"
+        if event is not None:
+            return event.line(event_type)
+        return b'{"type":"' + event_type.encode() + b'","object":' + entry.value + b"}\n"
+
+    def _bookmark(self, revision: int) -> bytes:
+        info = self.req.target.info
+        return (
+            orjson.dumps(
+                {
+                    "type": "BOOKMARK",
+                    "object": {
+                        "kind": info.kind,
+                        "apiVersion": info.api_version,
+                        "metadata": {
+                            "resourceVersion": str(revision),
+                            "annotations": {"k8s.io/initial-events-end": "true"},
+                        },
+                    },
+                }
+            )
+            + b"\n"
+        )
+
+    async def run(self, send: Send, disconnected: asyncio.Event) -> None:
+        store = self.resources.store
+        target = self.req.target
+        initial: list[Entry] = []
+        if self.from_revision is None:
+            revision, initial = self.resources.select(self.req)
+        else:
+            revision = self.from_revision
+        try:
+            watch = store.watch(target.info.resource, target.namespace or None, revision)
+        except Compacted as exc:
+            await send(_error_line(errors.expired(str(exc))))
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
+        position = revision
+        pending: asyncio.Future[list[Event]] | None = None
+        try:
+            for i in range(0, len(initial), 500):
+                await send(b"".join(self._line("ADDED", e) for e in initial[i : i + 500]))
+            while not disconnected.is_set():
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    return
+                wait = min(remaining, BOOKMARK_INTERVAL) if self.bookmarks else remaining
+                if pending is None:
+                    pending = asyncio.ensure_future(watch.next_batch())
+                gone: asyncio.Future[Any] = asyncio.ensure_future(disconnected.wait())
+                waiting: set[asyncio.Future[Any]] = {pending, gone}
+                done, _ = await asyncio.wait(
+                    waiting, timeout=wait, return_when=asyncio.FIRST_COMPLETED
+                )
+                gone.cancel()
+                if pending not in done:
+                    if self.bookmarks and not disconnected.is_set():
+                        await send(self._bookmark(max(position, watch.revision)))
+                    continue
+                finished, pending = pending, None
+                try:
+                    batch = finished.result()
+                except StopAsyncIteration:
+                    return
+                except StoreError as exc:  # the watcher fell behind: make the client relist
+                    await send(_error_line(errors.expired(f"watch ended: {exc}")))
+                    return
+                lines = []
+                for event in batch:
+                    kind = self._event_type(event)
+                    if kind is not None:
+                        lines.append(self._line(kind, event.entry, event))
+                position = batch[-1].revision
+                if lines:
+                    await send(b"".join(lines))
+        finally:
+            if pending is not None:
+                pending.cancel()
+            watch.close()
+
+
+def _error_line(err: errors.ApiError) -> bytes:
+    status: dict[str, Any] = err.to_status()
+    return orjson.dumps({"type": "ERROR", "object": status}) + b"\n"
