@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from stub_server import StubServer
+from tests.client.stub_server import StubServer
 
 from kctl.api.kinds import ResourceInfo
 from kctl.client.http import Client

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 
-from stub_server import Recorded, Reply, Responder, StubServer, status_body
+from tests.client.stub_server import Recorded, Reply, Responder, StubServer, status_body
 
 from kctl.client.events import SPAM_BURST, AsyncEventRecorder, EventCorrelator, EventRecorder
 from kctl.client.http import AsyncClient, Client

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DEPLOYMENTS, NODES, PODS
-from stub_server import Reply, StubServer, status_body, watch_lines
+from tests.client.conftest import DEPLOYMENTS, NODES, PODS
+from tests.client.stub_server import Reply, StubServer, status_body, watch_lines
 
 from kctl.api import errors
 from kctl.client.http import (
