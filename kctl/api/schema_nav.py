@@ -49,6 +49,10 @@ class SchemaNode:
                 return schema
         return schema
 
+    def resolved(self) -> dict[str, Any]:
+        """The schema at this point with ``$ref`` and single-item combinators followed."""
+        return self._resolved()
+
     def _child(self, schema: Any) -> SchemaNode:
         return SchemaNode(schema if isinstance(schema, dict) else {}, self.defs)
 
