@@ -17,8 +17,16 @@ Contract used by the API server (implemented in :mod:`kctl.store.store`)::
 Writes are compare-and-swap enforced by the database (``UPDATE .. WHERE
 resource_version = :expected``), grouped into shared transactions by one writer thread
 (group commit), and acknowledged only after commit. See :mod:`kctl.store.store`.
+
+Also: ``store.shared`` (True for PostgreSQL, where several API servers share one
+database) and ``await store.sync()`` (call before get/list on a shared store: waits
+until the cache has every commit made before the call); ``store.stats`` (counters);
+``store.compacted``; ``Watch.revision`` (for BOOKMARKs) and ``Watch.next_batch()``.
+A watch whose consumer falls behind ends with ``WatchOverflow`` (answer 410: relist).
 """
 
+from kctl.store.settings import StoreSettings
+from kctl.store.store import Store
 from kctl.store.types import (
     Compacted,
     Entry,
@@ -28,8 +36,11 @@ from kctl.store.types import (
     KeyNotFound,
     RevisionConflict,
     StoreError,
+    StoreStats,
     StoreUnavailable,
+    WatchOverflow,
 )
+from kctl.store.watch import Watch
 
 __all__ = [
     "Compacted",
@@ -39,6 +50,11 @@ __all__ = [
     "KeyExists",
     "KeyNotFound",
     "RevisionConflict",
+    "Store",
     "StoreError",
+    "StoreSettings",
+    "StoreStats",
     "StoreUnavailable",
+    "Watch",
+    "WatchOverflow",
 ]

@@ -71,7 +71,9 @@ class Event:
         kind = as_type or self.type
         if kind == self.type:
             if self._line is None:
-                self._line = b'{"type":"' + kind.encode() + b'","object":' + self.entry.value + b"}\n"
+                self._line = (
+                    b'{"type":"' + kind.encode() + b'","object":' + self.entry.value + b"}\n"
+                )
             return self._line
         return b'{"type":"' + kind.encode() + b'","object":' + self.entry.value + b"}\n"
 
@@ -107,3 +109,17 @@ class Compacted(StoreError):
 
 class StoreUnavailable(StoreError):
     """The database cannot be reached or failed in a way a retry will not fix."""
+
+
+class WatchOverflow(StoreError):
+    """A watcher fell too far behind the feed and was ended (the client must relist)."""
+
+
+@dataclass(slots=True)
+class StoreStats:
+    """Counters for tests and benchmarks (updated by the writer thread)."""
+
+    transactions: int = 0  # committed write transactions
+    writes: int = 0  # write operations committed (one revision each)
+    rejected: int = 0  # operations refused by a precondition (exists, not found, conflict)
+    events: int = 0  # events delivered by the feed (own and other servers' commits)

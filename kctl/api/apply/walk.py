@@ -308,7 +308,7 @@ def zero_object(schema: SchemaNode) -> dict[str, Any]:
 
 
 def _zero(node: SchemaNode, depth: int) -> dict[str, Any]:
-    resolved = node._resolved()  # noqa: SLF001 - schema_nav offers no public accessor
+    resolved = node.resolved()
     props = resolved.get("properties")
     if not isinstance(props, dict) or depth > 8:
         return {}
