@@ -48,8 +48,15 @@ class Resources:
     registry: Registry
     admission: Admission
 
+    async def fresh(self) -> None:
+        """Several API servers share a PostgreSQL store: before reading its cache, catch up
+        with every commit made anywhere (read-your-writes across servers)."""
+        if self.store.shared:
+            await self.store.sync()
+
     # ---------------------------------------------------------------- reads
     async def get(self, req: Request) -> Response:
+        await self.fresh()
         entry = self._existing(req.target.info, req.target.namespace, req.target.name)
         if req.accept.table:
             table = table_for(
@@ -75,6 +82,7 @@ class Resources:
         return revision, entries
 
     async def list(self, req: Request) -> Response:
+        await self.fresh()
         info = req.target.info
         revision, entries = self.select(req)
         if req.accept.table:
@@ -257,6 +265,7 @@ class Resources:
         name = name or target.name
         key = key_of(info, target.namespace, name)
         for _ in range(MAX_CONFLICT_RETRIES):
+            await self.fresh()
             entry = self._existing(info, target.namespace, name)
             current = entry.object()
             new = compute(orjson.loads(entry.value))
@@ -295,6 +304,7 @@ class Resources:
         info, target = req.target.info, req.target
         options = deletion.parse_options(req.body, req.query)
         for _ in range(MAX_CONFLICT_RETRIES):
+            await self.fresh()
             entry = self._existing(info, target.namespace, target.name)
             current = entry.object()
             plan = deletion.plan(info, current, options, meta.now_rfc3339())
@@ -323,6 +333,7 @@ class Resources:
         raise errors.conflict(info.plural, info.group, target.name)
 
     async def delete_collection(self, req: Request) -> Response:
+        await self.fresh()
         info = req.target.info
         revision, entries = self.select(req)
         deleted: list[bytes] = []

@@ -42,6 +42,7 @@ def scale_of(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 async def get_scale(resources: Resources, req: Request) -> Response:
+    await resources.fresh()
     entry = resources._existing(req.target.info, req.target.namespace, req.target.name)
     return Response.json(200, scale_of(entry.object()))
 

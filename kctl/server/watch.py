@@ -116,6 +116,7 @@ class WatchStream:
         target = self.req.target
         initial: list[Entry] = []
         if self.from_revision is None:
+            await self.resources.fresh()
             revision, initial = self.resources.select(self.req)
         else:
             revision = self.from_revision
