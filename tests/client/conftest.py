@@ -3,11 +3,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from tests.client.stub_server import StubServer
 
 from kctl.api.kinds import ResourceInfo
 from kctl.client.http import Client
 from kctl.client.kubeconfig import config_for
+from tests.client.stub_server import StubServer
 
 PODS = ResourceInfo(
     group="", version="v1", kind="Pod", plural="pods", singular="pod", namespaced=True

@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 import re
 
-from tests.client.stub_server import Recorded, Reply, Responder, StubServer, status_body
-
 from kctl.client.events import SPAM_BURST, AsyncEventRecorder, EventCorrelator, EventRecorder
 from kctl.client.http import AsyncClient, Client
 from kctl.client.kubeconfig import config_for
+from tests.client.stub_server import Recorded, Reply, Responder, StubServer, status_body
 
 POD = {
     "apiVersion": "v1",

@@ -12,8 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.client.conftest import DEPLOYMENTS, NODES, PODS
-from tests.client.stub_server import Reply, StubServer, status_body, watch_lines
 
 from kctl.api import errors
 from kctl.client.http import (
@@ -24,6 +22,8 @@ from kctl.client.http import (
     resource_path,
 )
 from kctl.client.kubeconfig import ClientConfig, config_for
+from tests.client.conftest import DEPLOYMENTS, NODES, PODS
+from tests.client.stub_server import Reply, StubServer, status_body, watch_lines
 
 POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": "team"}}
 

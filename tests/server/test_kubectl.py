@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -52,39 +51,6 @@ spec:
   - port: 80
     targetPort: 8080
 """
-
-
-@pytest.fixture(scope="module")
-def kubectl(apiserver: ApiServerProcess, tmp_path_factory: pytest.TempPathFactory):
-    if shutil.which("kubectl") is None:
-        pytest.fail("kubectl is not installed on this machine")
-    home = tmp_path_factory.mktemp("kubectl-home")
-    env = {
-        **os.environ,
-        "HOME": str(home),
-        "KUBECONFIG": str(apiserver.kubeconfig),
-        "KUBECACHEDIR": str(home / "cache"),
-    }
-
-    def run(
-        *args: str, input: str | None = None, check: bool = True, timeout: float = 60
-    ) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            ["kubectl", *args],
-            input=input,
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=timeout,
-        )
-        if check and result.returncode != 0:
-            raise AssertionError(
-                f"kubectl {' '.join(args)} exited {result.returncode}\nstdout:\n{result.stdout}\n"
-                f"stderr:\n{result.stderr}\nserver log tail:\n{apiserver.logs()[-3000:]}"
-            )
-        return result
-
-    return run
 
 
 def write(tmp_path: Path, name: str, replicas: int = 2) -> Path:
