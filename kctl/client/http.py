@@ -2,13 +2,26 @@
 
 Design:
 
-* **One request builder, two senders.** :class:`RequestSpec` is a plain description of
-  an HTTP call (method, path, query, headers, body). The verbs (get/list/create/
-  replace/patch/delete/delete_collection) are written once, in :class:`_Verbs`, as
-  "build a spec, hand it to ``_run``". :class:`Client` runs specs on ``httpx.Client``
-  and returns dicts; :class:`AsyncClient` runs them on ``httpx.AsyncClient`` and
-  returns awaitables of the same dicts. Response decoding, error mapping and watch-line
-  parsing are shared functions, so the two clients cannot drift apart.
+* **Every verb written once, two senders.** :class:`RequestSpec` is a plain description
+  of an HTTP call (method, path, query, headers, body). Each verb (get/list/create/
+  replace/patch/delete/delete_collection/request) is written once, in :class:`_Verbs`,
+  as "build a spec, return ``self._run(spec)``"; ``watch``/``stream_lines`` likewise
+  build a :class:`StreamSpec` (the request, a per-line parser, the timeout rule) and
+  return ``self._stream(stream)``. What a call gives back is the subclass's hook, and
+  the class's type parameters say so for the type checker:
+
+  - :class:`RequestBuilder` (``_Verbs[RequestSpec, ...]``): returns the spec, no I/O;
+  - :class:`Client` (``_Verbs[Any, Generator[...], ...]``): sends on ``httpx.Client``
+    and returns the decoded answer; streams are generators;
+  - :class:`AsyncClient` (``_Verbs[Awaitable[Any], AsyncGenerator[...], ...]``):
+    ``_run`` is ``async def``, so every verb returns a coroutine for the same answer;
+    streams are async generators.
+
+  :class:`_BaseClient` holds what the two clients share beyond the verbs: construction
+  (``_open`` makes the httpx client), ``from_kubeconfig``, the httpx arguments of a send
+  and the handling of its response (warnings, decoding, error mapping). The only code
+  written per client is the part that has to ``await`` or not: one ``request`` call,
+  one streamed response loop (``iter_lines`` vs ``aiter_lines``), and closing.
 * **Kubernetes errors stay Kubernetes errors.** A non-2xx answer becomes the
   :mod:`kctl.api.errors` type its ``Status`` names (``NotFound``, ``Conflict``,
   ``Gone``...), so callers catch the same classes the server raises. Transport
@@ -18,8 +31,10 @@ Design:
   means the object's ``metadata.namespace`` (writes) or the kubeconfig context's
   namespace. For ``list``/``watch``/``delete_collection``, ``None`` means all namespaces
   (the cluster-wide path), as in client-go. Cluster-scoped kinds ignore the namespace.
-* Watches are streamed NDJSON; an ``ERROR`` event raises (410 -> :class:`Gone`, so
-  informers know to relist), and ``timeoutSeconds`` ends the stream normally.
+* **Streams start lazily.** Watches are streamed NDJSON; an ``ERROR`` event raises
+  (410 -> :class:`Gone`, so informers know to relist), and ``timeoutSeconds`` ends the
+  stream normally (so does a read timeout past it plus :data:`WATCH_SLACK`). A stream's
+  request is built and sent on the first ``next``, as from a generator function.
 """
 
 from __future__ import annotations
@@ -29,9 +44,17 @@ import logging
 import os
 import ssl
 import tempfile
-from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterator, Mapping
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generator,
+    Iterator,
+    Mapping,
+)
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -91,6 +114,31 @@ class RequestSpec:
     params: tuple[tuple[str, str], ...] = ()
     headers: dict[str, str] = field(default_factory=dict)
     content: bytes | None = None
+
+
+ItemT = TypeVar("ItemT")
+WatchEvent = tuple[str, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class StreamSpec(Generic[ItemT]):
+    """A streamed GET (watch, ``follow=true`` logs), read line by line.
+
+    ``build`` makes the :class:`RequestSpec` when the stream is opened -- on the first
+    ``next``, so a bad argument raises there, as from a generator function. ``parse``
+    turns a line into an item, ``None`` meaning "skip it" (a watch's keep-alive blank
+    lines). ``timeout_seconds`` is the server-side limit the caller asked for: the read
+    timeout is that plus :data:`WATCH_SLACK` (none without it), and a read timeout then
+    ends the stream normally instead of raising.
+    """
+
+    build: Callable[[], RequestSpec]
+    parse: Callable[[str], ItemT | None]
+    timeout_seconds: int | None = None
+
+    def timeout(self, connect: float) -> httpx.Timeout:
+        read = None if self.timeout_seconds is None else self.timeout_seconds + WATCH_SLACK
+        return httpx.Timeout(connect, read=read)
 
 
 def resource_path(
@@ -158,215 +206,6 @@ def _delete_options(
     return orjson.dumps({"kind": "DeleteOptions", "apiVersion": "v1", **opts})
 
 
-class RequestBuilder:
-    """Turns verb calls into :class:`RequestSpec` (no I/O)."""
-
-    def __init__(self, default_namespace: str = "default") -> None:
-        self.default_namespace = default_namespace
-
-    def _ns(self, info: ResourceInfo, namespace: str | None, body: Any = None) -> str | None:
-        if not info.namespaced:
-            return None
-        if namespace:
-            return namespace
-        if isinstance(body, Mapping):
-            from_body = (body.get("metadata") or {}).get("namespace")
-            if from_body:
-                return str(from_body)
-        return self.default_namespace
-
-    def get(
-        self,
-        info: ResourceInfo,
-        name: str,
-        namespace: str | None = None,
-        *,
-        subresource: str | None = None,
-        resource_version: str | None = None,
-        params: Mapping[str, Any] | None = None,
-    ) -> RequestSpec:
-        path = resource_path(info, self._ns(info, namespace), name, subresource)
-        query = _query(resourceVersion=resource_version, **dict(params or {}))
-        return RequestSpec("GET", path, query)
-
-    def list(
-        self,
-        info: ResourceInfo,
-        namespace: str | None = None,
-        *,
-        label_selector: str | None = None,
-        field_selector: str | None = None,
-        resource_version: str | None = None,
-        limit: int | None = None,
-        continue_token: str | None = None,
-    ) -> RequestSpec:
-        query = _query(
-            labelSelector=label_selector or None,
-            fieldSelector=field_selector or None,
-            resourceVersion=resource_version,
-            limit=limit,
-            **{"continue": continue_token or None},
-        )
-        return RequestSpec("GET", resource_path(info, namespace), query)
-
-    def watch(
-        self,
-        info: ResourceInfo,
-        namespace: str | None = None,
-        *,
-        resource_version: str | None = None,
-        label_selector: str | None = None,
-        field_selector: str | None = None,
-        timeout_seconds: int | None = None,
-        allow_bookmarks: bool = True,
-    ) -> RequestSpec:
-        query = _query(
-            watch=True,
-            resourceVersion=resource_version,
-            labelSelector=label_selector or None,
-            fieldSelector=field_selector or None,
-            timeoutSeconds=timeout_seconds,
-            allowWatchBookmarks=True if allow_bookmarks else None,
-        )
-        return RequestSpec("GET", resource_path(info, namespace), query)
-
-    def _write(
-        self,
-        method: str,
-        path: str,
-        body: Any,
-        content_type: str,
-        *,
-        field_manager: str | None,
-        dry_run: bool,
-        field_validation: str | None,
-        force: bool | None = None,
-    ) -> RequestSpec:
-        query = _query(
-            dryRun=dry_run,
-            fieldManager=field_manager,
-            fieldValidation=field_validation,
-            force=force,
-        )
-        return RequestSpec(method, path, query, {"Content-Type": content_type}, _encode(body))
-
-    def create(
-        self,
-        info: ResourceInfo,
-        body: Any,
-        namespace: str | None = None,
-        *,
-        name: str | None = None,
-        subresource: str | None = None,
-        field_manager: str | None = None,
-        dry_run: bool = False,
-        field_validation: str | None = None,
-    ) -> RequestSpec:
-        path = resource_path(info, self._ns(info, namespace, body), name, subresource)
-        return self._write(
-            "POST",
-            path,
-            body,
-            "application/json",
-            field_manager=field_manager,
-            dry_run=dry_run,
-            field_validation=field_validation,
-        )
-
-    def replace(
-        self,
-        info: ResourceInfo,
-        body: Mapping[str, Any],
-        namespace: str | None = None,
-        *,
-        name: str | None = None,
-        subresource: str | None = None,
-        field_manager: str | None = None,
-        dry_run: bool = False,
-        field_validation: str | None = None,
-    ) -> RequestSpec:
-        name = name or (body.get("metadata") or {}).get("name")
-        if not name:
-            raise ValueError("replace needs a name (argument or metadata.name)")
-        path = resource_path(info, self._ns(info, namespace, body), name, subresource)
-        return self._write(
-            "PUT",
-            path,
-            body,
-            "application/json",
-            field_manager=field_manager,
-            dry_run=dry_run,
-            field_validation=field_validation,
-        )
-
-    def patch(
-        self,
-        info: ResourceInfo,
-        name: str,
-        patch: Any,
-        namespace: str | None = None,
-        *,
-        patch_type: str = "merge",
-        subresource: str | None = None,
-        field_manager: str | None = None,
-        force: bool | None = None,
-        dry_run: bool = False,
-        field_validation: str | None = None,
-    ) -> RequestSpec:
-        content_type = PATCH_TYPES.get(patch_type, patch_type)
-        if content_type not in PATCH_TYPES.values():
-            raise ValueError(f"unknown patch type {patch_type!r}")
-        if content_type == PATCH_TYPES["apply"] and not field_manager:
-            raise ValueError("server-side apply needs a field_manager")
-        path = resource_path(info, self._ns(info, namespace), name, subresource)
-        return self._write(
-            "PATCH",
-            path,
-            patch,
-            content_type,
-            field_manager=field_manager,
-            dry_run=dry_run,
-            field_validation=field_validation,
-            force=force,
-        )
-
-    def delete(
-        self,
-        info: ResourceInfo,
-        name: str,
-        namespace: str | None = None,
-        *,
-        propagation_policy: str | None = None,
-        grace_period_seconds: int | None = None,
-        preconditions: Mapping[str, str] | None = None,
-        dry_run: bool = False,
-    ) -> RequestSpec:
-        path = resource_path(info, self._ns(info, namespace), name)
-        body = _delete_options(propagation_policy, grace_period_seconds, preconditions)
-        headers = {"Content-Type": "application/json"} if body else {}
-        return RequestSpec("DELETE", path, _query(dryRun=dry_run), headers, body)
-
-    def delete_collection(
-        self,
-        info: ResourceInfo,
-        namespace: str | None = None,
-        *,
-        label_selector: str | None = None,
-        field_selector: str | None = None,
-        propagation_policy: str | None = None,
-        grace_period_seconds: int | None = None,
-        dry_run: bool = False,
-    ) -> RequestSpec:
-        query = _query(
-            labelSelector=label_selector or None,
-            fieldSelector=field_selector or None,
-            dryRun=dry_run,
-        )
-        body = _delete_options(propagation_policy, grace_period_seconds, None)
-        headers = {"Content-Type": "application/json"} if body else {}
-        return RequestSpec("DELETE", resource_path(info, namespace), query, headers, body)
-
-
 # --- response handling (shared) ----------------------------------------------------------
 
 
@@ -427,6 +266,284 @@ def _connection_failed(server: str, exc: Exception) -> ConnectionFailed:
             server,
         )
     return ConnectionFailed(f"Unable to connect to the server: {exc or type(exc).__name__}", server)
+
+
+class _TransportErrors:
+    """``with`` block (around sync or async I/O alike) that turns any httpx failure into
+    :class:`ConnectionFailed`. With ``timeout_ends`` a read timeout ends the block quietly:
+    a watch whose ``timeoutSeconds`` (plus slack) ran out without the server closing."""
+
+    def __init__(self, server: str, *, timeout_ends: bool = False) -> None:
+        self.server = server
+        self.timeout_ends = timeout_ends
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> bool:
+        if not isinstance(exc, httpx.HTTPError):
+            return False
+        if self.timeout_ends and isinstance(exc, httpx.ReadTimeout):
+            return True
+        raise _connection_failed(self.server, exc) from None
+
+
+# --- the verbs, written once ---------------------------------------------------------------
+
+R = TypeVar("R")  # what a verb gives: its RequestSpec, the decoded answer, or an awaitable of it
+EventsT = TypeVar("EventsT")  # what watch() gives: its RequestSpec, or an (async) iterator
+LinesT = TypeVar("LinesT")  # what stream_lines() gives: its RequestSpec, or an (async) iterator
+
+
+def _line(line: str) -> str:
+    return line
+
+
+class _Verbs(Generic[R, EventsT, LinesT]):
+    """Every verb, written once: build the :class:`RequestSpec` and hand it to ``_run``
+    (a streamed one: a :class:`StreamSpec` to ``_stream``). The hooks decide what a call
+    gives back: the spec itself (:class:`RequestBuilder`), the decoded answer
+    (:class:`Client`) or a coroutine for it (:class:`AsyncClient`)."""
+
+    default_namespace: str
+
+    def _run(self, spec: RequestSpec) -> R:
+        raise NotImplementedError
+
+    def _stream(self, stream: StreamSpec[Any]) -> Any:
+        """``stream``'s items: an ``EventsT`` for watch, a ``LinesT`` for stream_lines."""
+        raise NotImplementedError
+
+    def _ns(self, info: ResourceInfo, namespace: str | None, body: Any = None) -> str | None:
+        if not info.namespaced:
+            return None
+        if namespace:
+            return namespace
+        if isinstance(body, Mapping):
+            from_body = (body.get("metadata") or {}).get("namespace")
+            if from_body:
+                return str(from_body)
+        return self.default_namespace
+
+    def _write(
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        content_type: str,
+        field_manager: str | None,
+        dry_run: bool,
+        field_validation: str | None,
+        force: bool | None = None,
+    ) -> R:
+        query = _query(
+            dryRun=dry_run,
+            fieldManager=field_manager,
+            fieldValidation=field_validation,
+            force=force,
+        )
+        headers = {"Content-Type": content_type}
+        return self._run(RequestSpec(method, path, query, headers, _encode(body)))
+
+    def get(
+        self,
+        info: ResourceInfo,
+        name: str,
+        namespace: str | None = None,
+        *,
+        subresource: str | None = None,
+        resource_version: str | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> R:
+        path = resource_path(info, self._ns(info, namespace), name, subresource)
+        query = _query(resourceVersion=resource_version, **dict(params or {}))
+        return self._run(RequestSpec("GET", path, query))
+
+    def watch(
+        self,
+        info: ResourceInfo,
+        namespace: str | None = None,
+        *,
+        resource_version: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        timeout_seconds: int | None = None,
+        allow_bookmarks: bool = True,
+    ) -> EventsT:
+        """Yield ``(type, object)`` until the server ends the stream (timeoutSeconds)
+        or the caller stops iterating. ERROR events raise (410 -> Gone)."""
+
+        def build() -> RequestSpec:
+            query = _query(
+                watch=True,
+                resourceVersion=resource_version,
+                labelSelector=label_selector or None,
+                fieldSelector=field_selector or None,
+                timeoutSeconds=timeout_seconds,
+                allowWatchBookmarks=True if allow_bookmarks else None,
+            )
+            return RequestSpec("GET", resource_path(info, namespace), query)
+
+        return self._stream(StreamSpec(build, parse_watch_line, timeout_seconds))
+
+    def stream_lines(self, path: str, params: Mapping[str, Any] | None = None) -> LinesT:
+        """Lines of a streamed text answer (``pods/x/log?follow=true``)."""
+
+        def build() -> RequestSpec:
+            return RequestSpec("GET", path, _query(**dict(params or {})))
+
+        return self._stream(StreamSpec(build, _line))
+
+    def create(
+        self,
+        info: ResourceInfo,
+        body: Any,
+        namespace: str | None = None,
+        *,
+        name: str | None = None,
+        subresource: str | None = None,
+        field_manager: str | None = None,
+        dry_run: bool = False,
+        field_validation: str | None = None,
+    ) -> R:
+        path = resource_path(info, self._ns(info, namespace, body), name, subresource)
+        return self._write(
+            "POST", path, body, "application/json", field_manager, dry_run, field_validation
+        )
+
+    def replace(
+        self,
+        info: ResourceInfo,
+        body: Mapping[str, Any],
+        namespace: str | None = None,
+        *,
+        name: str | None = None,
+        subresource: str | None = None,
+        field_manager: str | None = None,
+        dry_run: bool = False,
+        field_validation: str | None = None,
+    ) -> R:
+        name = name or (body.get("metadata") or {}).get("name")
+        if not name:
+            raise ValueError("replace needs a name (argument or metadata.name)")
+        path = resource_path(info, self._ns(info, namespace, body), name, subresource)
+        return self._write(
+            "PUT", path, body, "application/json", field_manager, dry_run, field_validation
+        )
+
+    def patch(
+        self,
+        info: ResourceInfo,
+        name: str,
+        patch: Any,
+        namespace: str | None = None,
+        *,
+        patch_type: str = "merge",
+        subresource: str | None = None,
+        field_manager: str | None = None,
+        force: bool | None = None,
+        dry_run: bool = False,
+        field_validation: str | None = None,
+    ) -> R:
+        """``patch_type``: ``merge`` | ``strategic`` | ``json`` | ``apply`` (or a media type)."""
+        content_type = PATCH_TYPES.get(patch_type, patch_type)
+        if content_type not in PATCH_TYPES.values():
+            raise ValueError(f"unknown patch type {patch_type!r}")
+        if content_type == PATCH_TYPES["apply"] and not field_manager:
+            raise ValueError("server-side apply needs a field_manager")
+        path = resource_path(info, self._ns(info, namespace), name, subresource)
+        return self._write(
+            "PATCH", path, patch, content_type, field_manager, dry_run, field_validation, force
+        )
+
+    def delete(
+        self,
+        info: ResourceInfo,
+        name: str,
+        namespace: str | None = None,
+        *,
+        propagation_policy: str | None = None,
+        grace_period_seconds: int | None = None,
+        preconditions: Mapping[str, str] | None = None,
+        dry_run: bool = False,
+    ) -> R:
+        """``preconditions``: ``{"uid": ..., "resourceVersion": ...}``."""
+        path = resource_path(info, self._ns(info, namespace), name)
+        body = _delete_options(propagation_policy, grace_period_seconds, preconditions)
+        headers = {"Content-Type": "application/json"} if body else {}
+        return self._run(RequestSpec("DELETE", path, _query(dryRun=dry_run), headers, body))
+
+    def delete_collection(
+        self,
+        info: ResourceInfo,
+        namespace: str | None = None,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        propagation_policy: str | None = None,
+        grace_period_seconds: int | None = None,
+        dry_run: bool = False,
+    ) -> R:
+        query = _query(
+            labelSelector=label_selector or None,
+            fieldSelector=field_selector or None,
+            dryRun=dry_run,
+        )
+        body = _delete_options(propagation_policy, grace_period_seconds, None)
+        headers = {"Content-Type": "application/json"} if body else {}
+        return self._run(
+            RequestSpec("DELETE", resource_path(info, namespace), query, headers, body)
+        )
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        content_type: str = "application/json",
+    ) -> R:
+        """Any other call (``/version``, ``pods/x/log``): JSON answers parsed, text as str."""
+        headers = {"Content-Type": content_type} if body is not None else {}
+        query = _query(**dict(params or {}))
+        content = _encode(body) if body is not None else None
+        return self._run(RequestSpec(method.upper(), path, query, headers, content))
+
+    # Defined last: inside this class body the name ``list`` is the method.
+    def list(
+        self,
+        info: ResourceInfo,
+        namespace: str | None = None,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        resource_version: str | None = None,
+        limit: int | None = None,
+        continue_token: str | None = None,
+    ) -> R:
+        """``namespace=None`` lists across all namespaces."""
+        query = _query(
+            labelSelector=label_selector or None,
+            fieldSelector=field_selector or None,
+            resourceVersion=resource_version,
+            limit=limit,
+            **{"continue": continue_token or None},
+        )
+        return self._run(RequestSpec("GET", resource_path(info, namespace), query))
+
+
+class RequestBuilder(_Verbs[RequestSpec, RequestSpec, RequestSpec]):
+    """The verbs with no I/O: each call returns the :class:`RequestSpec` it would send."""
+
+    def __init__(self, default_namespace: str = "default") -> None:
+        self.default_namespace = default_namespace
+
+    def _run(self, spec: RequestSpec) -> RequestSpec:
+        return spec
+
+    def _stream(self, stream: StreamSpec[Any]) -> RequestSpec:
+        return stream.build()
 
 
 # --- transport setup ---------------------------------------------------------------------
@@ -519,224 +636,22 @@ def _report_warnings(headers: httpx.Headers, handler: WarningHandler) -> None:
         handler(warning_text(value))
 
 
-# --- the verbs, written once ----------------------------------------------------------------
+# --- the clients: one base, two senders ------------------------------------------------------
 
-R = TypeVar("R")
+TransportT = TypeVar("TransportT")  # httpx.BaseTransport or httpx.AsyncBaseTransport
 
 
-class _Verbs(Generic[R]):
-    """Every REST verb as "build a spec, run it"; subclasses say how to run."""
+class _BaseClient(_Verbs[R, EventsT, LinesT], Generic[R, EventsT, LinesT, TransportT]):
+    """A client but for sending: construction, the verbs, and both halves of a send that
+    do not block (the httpx arguments before it, the warnings and decoding after it).
+
+    A subclass adds ``_open`` (make ``self._http``), ``_run`` (send one spec and return
+    :meth:`_answer` of the response, or a coroutine for it) and ``_stream`` (iterate a
+    :class:`StreamSpec` with ``for`` or ``async for``).
+    """
 
     config: ClientConfig
-    requests: RequestBuilder
-
-    def _run(self, spec: RequestSpec) -> R:
-        raise NotImplementedError
-
-    @property
-    def namespace(self) -> str:
-        """The default namespace (the kubeconfig context's)."""
-        return self.requests.default_namespace
-
-    def get(
-        self,
-        info: ResourceInfo,
-        name: str,
-        namespace: str | None = None,
-        *,
-        subresource: str | None = None,
-        resource_version: str | None = None,
-        params: Mapping[str, Any] | None = None,
-    ) -> R:
-        return self._run(
-            self.requests.get(
-                info,
-                name,
-                namespace,
-                subresource=subresource,
-                resource_version=resource_version,
-                params=params,
-            )
-        )
-
-    def create(
-        self,
-        info: ResourceInfo,
-        body: Any,
-        namespace: str | None = None,
-        *,
-        name: str | None = None,
-        subresource: str | None = None,
-        field_manager: str | None = None,
-        dry_run: bool = False,
-        field_validation: str | None = None,
-    ) -> R:
-        return self._run(
-            self.requests.create(
-                info,
-                body,
-                namespace,
-                name=name,
-                subresource=subresource,
-                field_manager=field_manager,
-                dry_run=dry_run,
-                field_validation=field_validation,
-            )
-        )
-
-    def replace(
-        self,
-        info: ResourceInfo,
-        body: Mapping[str, Any],
-        namespace: str | None = None,
-        *,
-        name: str | None = None,
-        subresource: str | None = None,
-        field_manager: str | None = None,
-        dry_run: bool = False,
-        field_validation: str | None = None,
-    ) -> R:
-        return self._run(
-            self.requests.replace(
-                info,
-                body,
-                namespace,
-                name=name,
-                subresource=subresource,
-                field_manager=field_manager,
-                dry_run=dry_run,
-                field_validation=field_validation,
-            )
-        )
-
-    def patch(
-        self,
-        info: ResourceInfo,
-        name: str,
-        patch: Any,
-        namespace: str | None = None,
-        *,
-        patch_type: str = "merge",
-        subresource: str | None = None,
-        field_manager: str | None = None,
-        force: bool | None = None,
-        dry_run: bool = False,
-        field_validation: str | None = None,
-    ) -> R:
-        """``patch_type``: ``merge`` | ``strategic`` | ``json`` | ``apply`` (or a media type)."""
-        return self._run(
-            self.requests.patch(
-                info,
-                name,
-                patch,
-                namespace,
-                patch_type=patch_type,
-                subresource=subresource,
-                field_manager=field_manager,
-                force=force,
-                dry_run=dry_run,
-                field_validation=field_validation,
-            )
-        )
-
-    def delete(
-        self,
-        info: ResourceInfo,
-        name: str,
-        namespace: str | None = None,
-        *,
-        propagation_policy: str | None = None,
-        grace_period_seconds: int | None = None,
-        preconditions: Mapping[str, str] | None = None,
-        dry_run: bool = False,
-    ) -> R:
-        """``preconditions``: ``{"uid": ..., "resourceVersion": ...}``."""
-        return self._run(
-            self.requests.delete(
-                info,
-                name,
-                namespace,
-                propagation_policy=propagation_policy,
-                grace_period_seconds=grace_period_seconds,
-                preconditions=preconditions,
-                dry_run=dry_run,
-            )
-        )
-
-    def delete_collection(
-        self,
-        info: ResourceInfo,
-        namespace: str | None = None,
-        *,
-        label_selector: str | None = None,
-        field_selector: str | None = None,
-        propagation_policy: str | None = None,
-        grace_period_seconds: int | None = None,
-        dry_run: bool = False,
-    ) -> R:
-        return self._run(
-            self.requests.delete_collection(
-                info,
-                namespace,
-                label_selector=label_selector,
-                field_selector=field_selector,
-                propagation_policy=propagation_policy,
-                grace_period_seconds=grace_period_seconds,
-                dry_run=dry_run,
-            )
-        )
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        body: Any = None,
-        content_type: str = "application/json",
-    ) -> R:
-        """Any other call (``/version``, ``pods/x/log``): JSON answers parsed, text as str."""
-        headers = {"Content-Type": content_type} if body is not None else {}
-        query = _query(**dict(params or {}))
-        content = _encode(body) if body is not None else None
-        return self._run(RequestSpec(method.upper(), path, query, headers, content))
-
-    # Defined last: inside this class body the name ``list`` is the method.
-    def list(
-        self,
-        info: ResourceInfo,
-        namespace: str | None = None,
-        *,
-        label_selector: str | None = None,
-        field_selector: str | None = None,
-        resource_version: str | None = None,
-        limit: int | None = None,
-        continue_token: str | None = None,
-    ) -> R:
-        """``namespace=None`` lists across all namespaces."""
-        return self._run(
-            self.requests.list(
-                info,
-                namespace,
-                label_selector=label_selector,
-                field_selector=field_selector,
-                resource_version=resource_version,
-                limit=limit,
-                continue_token=continue_token,
-            )
-        )
-
-
-def _watch_timeout(timeout_seconds: int | None, connect: float) -> httpx.Timeout:
-    read = None if timeout_seconds is None else timeout_seconds + WATCH_SLACK
-    return httpx.Timeout(connect, read=read)
-
-
-# --- sync client ---------------------------------------------------------------------------
-
-
-class Client(_Verbs[Any]):
-    """Synchronous client over one keep-alive ``httpx.Client``. Thread-safe."""
+    requests: RequestBuilder  # the same verbs without I/O: what this client would send
 
     def __init__(
         self,
@@ -745,7 +660,7 @@ class Client(_Verbs[Any]):
         timeout: float = DEFAULT_TIMEOUT,
         user_agent: str = USER_AGENT,
         on_warning: WarningHandler = _log_warning,
-        transport: httpx.BaseTransport | None = None,
+        transport: TransportT | None = None,
     ) -> None:
         self.config = config
         self.requests = RequestBuilder(config.namespace)
@@ -754,7 +669,7 @@ class Client(_Verbs[Any]):
         opts = _http_options(config, timeout, user_agent)
         if transport is not None:
             opts["transport"] = transport
-        self._http = httpx.Client(**opts)
+        self._open(opts)
         self._ext = _extensions(config)
 
     @classmethod
@@ -765,83 +680,84 @@ class Client(_Verbs[Any]):
         context: str | None = None,
         namespace: str | None = None,
         **kwargs: Any,
-    ) -> Client:
+    ) -> Self:
         """Load like kubectl (``--kubeconfig``, ``--context``, ``--namespace``)."""
         return cls(load_client_config(path, context=context, namespace=namespace), **kwargs)
 
-    def _run(self, spec: RequestSpec) -> Any:
-        try:
-            resp = self._http.request(
-                spec.method,
-                spec.path,
-                params=spec.params,
-                headers=spec.headers,
-                content=spec.content,
-                extensions=self._ext,
-            )
-        except httpx.HTTPError as exc:
-            raise _connection_failed(self.config.server, exc) from None
+    @property
+    def namespace(self) -> str:
+        """The default namespace (the kubeconfig context's)."""
+        return self.requests.default_namespace
+
+    @property
+    def default_namespace(self) -> str:  # one value, kept by self.requests
+        return self.requests.default_namespace
+
+    @default_namespace.setter
+    def default_namespace(self, value: str) -> None:
+        self.requests.default_namespace = value
+
+    def _open(self, options: dict[str, Any]) -> None:
+        """Create ``self._http`` from httpx client options."""
+        raise NotImplementedError
+
+    def _send_args(self, spec: RequestSpec, **extra: Any) -> dict[str, Any]:
+        """Keyword arguments for ``httpx.(Async)Client.request`` / ``.stream``."""
+        return {
+            "method": spec.method,
+            "url": spec.path,
+            "params": spec.params,
+            "headers": spec.headers,
+            "content": spec.content,
+            "extensions": self._ext,
+            **extra,
+        }
+
+    def _stream_args(self, stream: StreamSpec[Any]) -> dict[str, Any]:
+        return self._send_args(stream.build(), timeout=stream.timeout(self.timeout))
+
+    def _transport_errors(self, stream: StreamSpec[Any] | None = None) -> _TransportErrors:
+        timeout_ends = stream is not None and stream.timeout_seconds is not None
+        return _TransportErrors(self.config.server, timeout_ends=timeout_ends)
+
+    def _answer(self, resp: httpx.Response) -> Any:
+        """Report the response's warnings, then decode it (or raise its ApiError)."""
         _report_warnings(resp.headers, self.on_warning)
         return decode_response(resp.status_code, resp.content, resp.headers.get("content-type", ""))
 
-    def watch(
-        self,
-        info: ResourceInfo,
-        namespace: str | None = None,
-        *,
-        resource_version: str | None = None,
-        label_selector: str | None = None,
-        field_selector: str | None = None,
-        timeout_seconds: int | None = None,
-        allow_bookmarks: bool = True,
-    ) -> Generator[tuple[str, dict[str, Any]], None, None]:
-        """Yield ``(type, object)`` until the server ends the stream (timeoutSeconds)
-        or the caller stops iterating. ERROR events raise (410 -> Gone)."""
-        spec = self.requests.watch(
-            info,
-            namespace,
-            resource_version=resource_version,
-            label_selector=label_selector,
-            field_selector=field_selector,
-            timeout_seconds=timeout_seconds,
-            allow_bookmarks=allow_bookmarks,
-        )
-        timeout = _watch_timeout(timeout_seconds, self.timeout)
-        try:
-            with self._http.stream(
-                "GET",
-                spec.path,
-                params=spec.params,
-                timeout=timeout,
-                extensions=self._ext,
-            ) as resp:
-                if resp.status_code != 200:
-                    raise error_from_response(resp.status_code, resp.read())
-                for line in resp.iter_lines():
-                    event = parse_watch_line(line)
-                    if event is not None:
-                        yield event
-        except httpx.ReadTimeout as exc:
-            if timeout_seconds is None:
-                raise _connection_failed(self.config.server, exc) from None
-        except httpx.HTTPError as exc:
-            raise _connection_failed(self.config.server, exc) from None
 
-    def stream_lines(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[str]:
-        """Lines of a streamed text answer (``pods/x/log?follow=true``)."""
-        try:
-            with self._http.stream(
-                "GET",
-                path,
-                params=_query(**dict(params or {})),
-                timeout=httpx.Timeout(self.timeout, read=None),
-                extensions=self._ext,
-            ) as resp:
-                if resp.status_code != 200:
-                    raise error_from_response(resp.status_code, resp.read())
-                yield from resp.iter_lines()
-        except httpx.HTTPError as exc:
-            raise _connection_failed(self.config.server, exc) from None
+# --- sync client ---------------------------------------------------------------------------
+
+
+class Client(
+    _BaseClient[
+        Any,
+        Generator[WatchEvent, None, None],
+        Iterator[str],
+        httpx.BaseTransport,
+    ]
+):
+    """Synchronous client over one keep-alive ``httpx.Client``. Thread-safe."""
+
+    _http: httpx.Client
+
+    def _open(self, options: dict[str, Any]) -> None:
+        self._http = httpx.Client(**options)
+
+    def _run(self, spec: RequestSpec) -> Any:
+        with self._transport_errors():
+            resp = self._http.request(**self._send_args(spec))
+        return self._answer(resp)
+
+    def _stream(self, stream: StreamSpec[ItemT]) -> Generator[ItemT, None, None]:
+        args = self._stream_args(stream)
+        with self._transport_errors(stream), self._http.stream(**args) as resp:
+            if resp.status_code != 200:
+                raise error_from_response(resp.status_code, resp.read())
+            for line in resp.iter_lines():
+                item = stream.parse(line)
+                if item is not None:
+                    yield item
 
     def close(self) -> None:
         self._http.close()
@@ -856,99 +772,37 @@ class Client(_Verbs[Any]):
 # --- async client --------------------------------------------------------------------------
 
 
-class AsyncClient(_Verbs[Awaitable[Any]]):
-    """The same surface on ``httpx.AsyncClient``: every verb returns an awaitable."""
+class AsyncClient(
+    _BaseClient[
+        Awaitable[Any],
+        AsyncGenerator[WatchEvent, None],
+        AsyncIterator[str],
+        httpx.AsyncBaseTransport,
+    ]
+):
+    """The same surface on ``httpx.AsyncClient``: every verb returns an awaitable,
+    ``watch``/``stream_lines`` return async iterators."""
 
-    def __init__(
-        self,
-        config: ClientConfig,
-        *,
-        timeout: float = DEFAULT_TIMEOUT,
-        user_agent: str = USER_AGENT,
-        on_warning: WarningHandler = _log_warning,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        self.config = config
-        self.requests = RequestBuilder(config.namespace)
-        self.timeout = timeout
-        self.on_warning = on_warning
-        opts = _http_options(config, timeout, user_agent)
-        if transport is not None:
-            opts["transport"] = transport
-        self._http = httpx.AsyncClient(**opts)
-        self._ext = _extensions(config)
+    _http: httpx.AsyncClient
 
-    @classmethod
-    def from_kubeconfig(
-        cls,
-        path: str | None = None,
-        *,
-        context: str | None = None,
-        namespace: str | None = None,
-        **kwargs: Any,
-    ) -> AsyncClient:
-        """Load like kubectl (``--kubeconfig``, ``--context``, ``--namespace``)."""
-        return cls(load_client_config(path, context=context, namespace=namespace), **kwargs)
+    def _open(self, options: dict[str, Any]) -> None:
+        self._http = httpx.AsyncClient(**options)
 
-    def _run(self, spec: RequestSpec) -> Awaitable[Any]:
-        return self._send(spec)
+    async def _run(self, spec: RequestSpec) -> Any:
+        with self._transport_errors():
+            resp = await self._http.request(**self._send_args(spec))
+        return self._answer(resp)
 
-    async def _send(self, spec: RequestSpec) -> Any:
-        try:
-            resp = await self._http.request(
-                spec.method,
-                spec.path,
-                params=spec.params,
-                headers=spec.headers,
-                content=spec.content,
-                extensions=self._ext,
-            )
-        except httpx.HTTPError as exc:
-            raise _connection_failed(self.config.server, exc) from None
-        _report_warnings(resp.headers, self.on_warning)
-        return decode_response(resp.status_code, resp.content, resp.headers.get("content-type", ""))
-
-    async def watch(
-        self,
-        info: ResourceInfo,
-        namespace: str | None = None,
-        *,
-        resource_version: str | None = None,
-        label_selector: str | None = None,
-        field_selector: str | None = None,
-        timeout_seconds: int | None = None,
-        allow_bookmarks: bool = True,
-    ) -> AsyncGenerator[tuple[str, dict[str, Any]], None]:
-        """Async twin of :meth:`Client.watch` (same spec, same line parser)."""
-        spec = self.requests.watch(
-            info,
-            namespace,
-            resource_version=resource_version,
-            label_selector=label_selector,
-            field_selector=field_selector,
-            timeout_seconds=timeout_seconds,
-            allow_bookmarks=allow_bookmarks,
-        )
-        timeout = _watch_timeout(timeout_seconds, self.timeout)
-        try:
-            async with self._http.stream(
-                "GET",
-                spec.path,
-                params=spec.params,
-                timeout=timeout,
-                extensions=self._ext,
-            ) as resp:
+    async def _stream(self, stream: StreamSpec[ItemT]) -> AsyncGenerator[ItemT, None]:
+        args = self._stream_args(stream)
+        with self._transport_errors(stream):
+            async with self._http.stream(**args) as resp:
                 if resp.status_code != 200:
                     raise error_from_response(resp.status_code, await resp.aread())
                 async for line in resp.aiter_lines():
-                    event = parse_watch_line(line)
-                    if event is not None:
-                        yield event
-        except httpx.ReadTimeout as exc:
-            if timeout_seconds is None:
-                raise _connection_failed(self.config.server, exc) from None
-        except httpx.HTTPError as exc:
-            raise _connection_failed(self.config.server, exc) from None
+                    item = stream.parse(line)
+                    if item is not None:
+                        yield item
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -101,10 +101,7 @@ class WatchStream:
                     "object": {
                         "kind": info.kind,
                         "apiVersion": info.api_version,
-                        "metadata": {
-                            "resourceVersion": str(revision),
-                            "annotations": {"k8s.io/initial-events-end": "true"},
-                        },
+                        "metadata": {"resourceVersion": str(revision)},
                     },
                 }
             )

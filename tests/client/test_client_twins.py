@@ -314,3 +314,37 @@ def test_stream_lines_sync() -> None:
         "ConnectionFailed: Unable to connect to the server: reset",
     )
     assert _collect_sync(Wire(_streaming(code=404)), "stream_lines", "/log") == ([], "NotFound: no")
+
+
+def test_stream_lines_async() -> None:
+    wire = Wire(_streaming())
+    got = _collect_async(wire, "stream_lines", "/api/v1/namespaces/team/pods/web/log", {"tail": 1})
+    assert got == (["line one", "", "line three"], "")
+    assert wire.sent[0][:2] == ("GET", f"{SERVER}/api/v1/namespaces/team/pods/web/log?tail=1")
+    assert _collect_async(Wire(_streaming(httpx.ReadError("reset"))), "stream_lines", "/l") == (
+        ["line one", ""],
+        "ConnectionFailed: Unable to connect to the server: reset",
+    )
+    assert _collect_async(Wire(_streaming(code=404)), "stream_lines", "/l") == ([], "NotFound: no")
+
+
+def test_client_requests_builds_what_the_client_sends() -> None:
+    wire = Wire()
+    with wire.sync() as c:
+        spec = c.requests.patch(PODS, "web", {"a": 1}, patch_type="strategic", dry_run=True)
+        c.patch(PODS, "web", {"a": 1}, patch_type="strategic", dry_run=True)
+        watch = c.requests.watch(PODS, timeout_seconds=5, allow_bookmarks=False)
+        assert c.namespace == c.default_namespace == "team"
+    method, url, headers, body = wire.sent[0]
+    assert (spec.method, spec.path, spec.content) == (
+        method,
+        "/api/v1/namespaces/team/pods/web",
+        body,
+    )
+    assert httpx.URL(url).params == httpx.QueryParams(spec.params)
+    assert dict(headers)["content-type"] == spec.headers["Content-Type"]
+    assert (watch.method, watch.path, watch.params) == (
+        "GET",
+        "/api/v1/pods",
+        (("watch", "true"), ("timeoutSeconds", "5")),
+    )
