@@ -13,7 +13,7 @@ resourceVersion gets the 409.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -31,6 +31,8 @@ from kctl.server.request import Request, Response
 from kctl.store import Entry, Key, KeyExists, KeyNotFound, RevisionConflict, Store
 
 MAX_CONFLICT_RETRIES = 8
+# Kinds whose PUT creates a missing object (their strategies' AllowCreateOnUpdate).
+CREATE_ON_UPDATE = frozenset({"leases.coordination.k8s.io", "endpoints", "events"})
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
@@ -171,11 +173,8 @@ class Resources:
             return orjson.loads(orjson.dumps(body))
 
         if self.store.get(key_of(info, target.namespace, target.name)) is None:
-            if (
-                info.resource in ("leases.coordination.k8s.io", "endpoints", "events")
-                and not target.subresource
-            ):
-                return await self.create(req)  # these kinds allow create-on-update
+            if info.resource in CREATE_ON_UPDATE and not target.subresource:
+                return await self.create(req)
         entry = await self.write(req, compute, opts, retry=not pinned)
         return self._written(req, entry)
 
@@ -329,7 +328,7 @@ class Resources:
                 if options.preconditions_rv:
                     break
             except KeyNotFound:
-                break
+                raise errors.not_found(info.plural, info.group, target.name) from None
         raise errors.conflict(info.plural, info.group, target.name)
 
     async def delete_collection(self, req: Request) -> Response:
@@ -338,18 +337,10 @@ class Resources:
         revision, entries = self.select(req)
         deleted: list[bytes] = []
         for entry in entries:
-            sub = Request(
-                target=type(req.target)(
-                    info=info, verb="delete", namespace=entry.key.namespace, name=entry.key.name
-                ),
-                user=req.user,
-                query=req.query,
-                body=req.body,
-                content_type=req.content_type,
-                accept=req.accept,
-                user_agent=req.user_agent,
-                warnings=req.warnings,
+            target = replace(
+                req.target, verb="delete", namespace=entry.key.namespace, name=entry.key.name
             )
+            sub = replace(req, target=target)
             try:
                 await self.delete(sub)
                 deleted.append(entry.value)
