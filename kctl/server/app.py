@@ -184,14 +184,14 @@ class ApiApp:
 
     async def _watch(self, req: Request, receive: Receive, send: SendFn) -> None:
         stream = WatchStream(self.resources, req)  # validates parameters before the 200 goes out
-        disconnected = asyncio.Event()
+        closed = False
 
         async def wait_disconnect() -> None:
-            while True:
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    disconnected.set()
-                    return
+            nonlocal closed
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            closed = True
+            stream.stop()
 
         watcher = asyncio.ensure_future(wait_disconnect())
         await send(
@@ -206,10 +206,10 @@ class ApiApp:
             await send({"type": "http.response.body", "body": line, "more_body": True})
 
         try:
-            await stream.run(send_line, disconnected)
+            await stream.run(send_line)
         finally:
             watcher.cancel()
-            if not disconnected.is_set():
+            if not closed:
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     def _discovery(self, path: str, accept: str) -> Response:

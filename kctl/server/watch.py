@@ -24,6 +24,7 @@ from kctl.api.tables import table_for
 from kctl.server.request import Request
 from kctl.server.resources import Resources
 from kctl.store import Compacted, Entry, Event, StoreError
+from kctl.store.watch import Watch
 
 Send = Callable[[bytes], Awaitable[None]]
 BOOKMARK_INTERVAL = 30.0
@@ -56,6 +57,8 @@ class WatchStream:
         else:
             self.from_revision = None
         self._columns_sent = False
+        self._watch: Watch | None = None
+        self._stopped = False
 
     def _matches(self, entry: Entry | None) -> bool:
         if entry is None:
@@ -108,7 +111,18 @@ class WatchStream:
             + b"\n"
         )
 
-    async def run(self, send: Send, disconnected: asyncio.Event) -> None:
+    def stop(self) -> None:
+        """The client went away: end the stream at its next step."""
+        self._stopped = True
+        if self._watch is not None:
+            self._watch.close()
+
+    async def run(self, send: Send) -> None:
+        """Stream until the timeout, a store error, or :meth:`stop`.
+
+        The loop costs one reschedulable timeout per stream and one await per batch of
+        events: with a hundred watchers every event is sent a hundred times, so nothing
+        per-event may create tasks or futures."""
         store = self.resources.store
         target = self.req.target
         initial: list[Entry] = []
@@ -122,33 +136,27 @@ class WatchStream:
         except Compacted as exc:
             await send(_error_line(errors.expired(str(exc))))
             return
+        self._watch = watch
+        if self._stopped:
+            watch.close()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout
         position = revision
-        pending: asyncio.Future[list[Event]] | None = None
         try:
             for i in range(0, len(initial), 500):
                 await send(b"".join(self._line("ADDED", e) for e in initial[i : i + 500]))
-            while not disconnected.is_set():
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    return
-                wait = min(remaining, BOOKMARK_INTERVAL) if self.bookmarks else remaining
-                if pending is None:
-                    pending = asyncio.ensure_future(watch.next_batch())
-                gone: asyncio.Future[Any] = asyncio.ensure_future(disconnected.wait())
-                waiting: set[asyncio.Future[Any]] = {pending, gone}
-                done, _ = await asyncio.wait(
-                    waiting, timeout=wait, return_when=asyncio.FIRST_COMPLETED
+            while True:
+                step = (
+                    min(deadline, loop.time() + BOOKMARK_INTERVAL) if self.bookmarks else deadline
                 )
-                gone.cancel()
-                if pending not in done:
-                    if self.bookmarks and not disconnected.is_set():
-                        await send(self._bookmark(max(position, watch.revision)))
-                    continue
-                finished, pending = pending, None
                 try:
-                    batch = finished.result()
+                    async with asyncio.timeout_at(step):
+                        batch = await watch.next_batch()
+                except TimeoutError:
+                    if loop.time() >= deadline:
+                        return
+                    await send(self._bookmark(max(position, watch.revision)))
+                    continue
                 except StopAsyncIteration:
                     return
                 except StoreError as exc:  # the watcher fell behind: make the client relist
@@ -163,8 +171,6 @@ class WatchStream:
                 if lines:
                     await send(b"".join(lines))
         finally:
-            if pending is not None:
-                pending.cancel()
             watch.close()
 
 
