@@ -16,8 +16,10 @@ memoized (bounded LRU; the results are immutable tuples behind list-returning wr
 from __future__ import annotations
 
 import functools
+import os
 import re
 import secrets
+import threading
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -58,8 +60,28 @@ _RANDOM_LENGTH = 5
 _MAX_NAME_LENGTH = 63
 
 
+class _RandomPool:
+    """Random bytes from the OS, fetched 4 KiB at a time: one getrandom call per 256 UIDs
+    instead of one per UID (each call costs tens of microseconds on a VM)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._buffer = b""
+
+    def take(self, n: int) -> bytes:
+        with self._lock:
+            if len(self._buffer) < n:
+                self._buffer = os.urandom(4096)
+            chunk, self._buffer = self._buffer[:n], self._buffer[n:]
+            return chunk
+
+
+_random_pool = _RandomPool()
+
+
 def new_uid() -> str:
-    return str(uuid.uuid4())
+    """A random (version 4) UUID, as Kubernetes gives every object."""
+    return str(uuid.UUID(bytes=_random_pool.take(16), version=4))
 
 
 def generate_name(prefix: str) -> str:

@@ -22,7 +22,13 @@ import orjson
 from kctl.api import errors
 from kctl.api.kinds import Registry
 from kctl.server import subresources
-from kctl.server.auth import Authorizer, RequestAttributes, TokenAuthenticator, UserInfo
+from kctl.server.auth import (
+    NODES_GROUP,
+    Authorizer,
+    RequestAttributes,
+    TokenAuthenticator,
+    UserInfo,
+)
 from kctl.server.content import parse_accept
 from kctl.server.discovery import Discovery
 from kctl.server.request import JSON, Request, Response
@@ -157,12 +163,14 @@ class ApiApp:
         return await handler(req)
 
     def _authorize(self, user: UserInfo, target: Target, body: bytes) -> None:
+        # Only the node authorizer decides by the objects involved: decode them for nodes only.
+        needs_objects = user.in_group(NODES_GROUP)
         existing = None
-        if target.name and target.verb not in READ_VERBS:
+        if needs_objects and target.name and target.verb not in READ_VERBS:
             entry = self.resources.store.get(key_of(target.info, target.namespace, target.name))
             existing = entry.object() if entry is not None else None
         obj = None
-        if body and target.verb in ("create", "update"):
+        if needs_objects and body and target.verb in ("create", "update"):
             try:
                 decoded = orjson.loads(body)
                 obj = decoded if isinstance(decoded, dict) else None
