@@ -15,6 +15,7 @@ admission plugins and ``PrepareForCreate`` do.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -316,6 +317,14 @@ def _namespace(obj: Obj, create: bool) -> None:
 
 def _secret(obj: Obj, create: bool) -> None:
     _setdefault(obj, "type", "Opaque")
+    # stringData is write-only: folded into data (base64), winning over data's keys, and
+    # never stored, as kube-apiserver's Secret conversion does.
+    string_data = obj.pop("stringData", None)
+    if isinstance(string_data, dict) and string_data:
+        data = obj.get("data") if isinstance(obj.get("data"), dict) else {}
+        for key, value in string_data.items():
+            data[key] = base64.b64encode(str(value).encode()).decode()
+        obj["data"] = data
 
 
 def _node(obj: Obj, create: bool) -> None:

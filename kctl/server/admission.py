@@ -134,6 +134,8 @@ def _initial_status(info: ResourceInfo) -> dict[str, Any]:
         return {"phase": "Pending"}
     if info.resource == "namespaces":
         return {"phase": "Active"}
+    if info.resource == "replicasets.apps":
+        return {"replicas": 0}  # not omitempty in Go: a new ReplicaSet's status says 0
     return {}
 
 

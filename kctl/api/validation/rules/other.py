@@ -33,7 +33,9 @@ def validate_event(errs: Errors, obj: dict[str, Any]) -> None:
         ok = ns in ("", "default") if not involved_ns else ns == involved_ns
     else:
         ok = bool(involved_ns) or ns in ("default", "kube-system")
-        if not as_str(obj.get("reportingController")):
+        # core/v1 carries the internal ReportingController as `reportingComponent` on the
+        # wire; kube-apiserver's error names the internal field.
+        if not as_str(obj.get("reportingComponent")):
             errs.required("reportingController")
         if not as_str(obj.get("reportingInstance")):
             errs.required("reportingInstance")
