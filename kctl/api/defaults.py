@@ -321,7 +321,8 @@ def _secret(obj: Obj, create: bool) -> None:
     # never stored, as kube-apiserver's Secret conversion does.
     string_data = obj.pop("stringData", None)
     if isinstance(string_data, dict) and string_data:
-        data = obj.get("data") if isinstance(obj.get("data"), dict) else {}
+        existing = obj.get("data")
+        data: dict[str, Any] = existing if isinstance(existing, dict) else {}
         for key, value in string_data.items():
             data[key] = base64.b64encode(str(value).encode()).decode()
         obj["data"] = data

@@ -16,16 +16,23 @@ Each kind is a :class:`Printer` (column definitions + a row function) in a regis
 keyed by the store's resource name (``pods``, ``deployments.apps``); kinds without one
 get ``NAME AGE``. Other modules may :func:`register` printers for their own kinds.
 Column descriptions are short static texts: kubectl never shows them.
+
+A built-in printer computes a row *template* (:func:`template_printer`): the cells, with
+those that depend on the time of the request (``AGE``, ``RESTARTS 3 (5m ago)``, events'
+``LAST SEEN``) left as :class:`Since` markers. The server caches the encoded template of
+each object revision and renders only the markers per request
+(:mod:`kctl.api.table_rows`); :func:`table_for` renders them at once. Rows' metadata
+(``includeObject=Metadata``) leaves out ``managedFields``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from kctl.api.duration import age, parse_timestamp
+from kctl.api.duration import human_duration_ns, parse_timestamp
 
 if TYPE_CHECKING:
     from kctl.api.kinds import ResourceInfo
@@ -33,6 +40,62 @@ if TYPE_CHECKING:
 Obj = Mapping[str, Any]
 Cell = str | int | bool
 RowFn = Callable[[Obj, datetime], list[Cell]]
+
+
+class Since(NamedTuple):
+    """A cell that depends on the time of the request: the human age of a timestamp
+    (``translateTimestampSince``), between ``prefix`` and ``suffix`` (``3 (`` ... `` ago)``).
+
+    Row templates hold these instead of finished strings, so a row can be computed once
+    per object revision and rendered for each request's ``now`` (:mod:`kctl.api.table_rows`).
+    ``at_us`` is the timestamp in whole microseconds since the epoch, ``None`` when the
+    object has none (rendered ``<unknown>``)."""
+
+    at_us: int | None
+    prefix: str = ""
+    suffix: str = ""
+
+    def render(self, now_us: int) -> str:
+        return self.prefix + age_text(self.at_us, now_us) + self.suffix
+
+
+TemplateCell = Cell | Since
+CellsFn = Callable[[Obj], list[TemplateCell]]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def epoch_us(when: datetime) -> int:
+    """``when`` in whole microseconds since the epoch (exact: datetimes are microsecond
+    precise, so differences of these are the differences of the datetimes)."""
+    return (when - _EPOCH) // _MICROSECOND
+
+
+def since(timestamp: str | None, prefix: str = "", suffix: str = "") -> Since:
+    """A :class:`Since` cell for an RFC 3339 timestamp (``<unknown>`` when unset or
+    unparsable, as :func:`kctl.api.duration.age`)."""
+    if not timestamp:
+        return Since(None, prefix, suffix)
+    try:
+        then = parse_timestamp(timestamp)
+    except ValueError:
+        return Since(None, prefix, suffix)
+    return Since(epoch_us(then), prefix, suffix)
+
+
+def age_text(at_us: int | None, now_us: int) -> str:
+    """:func:`kctl.api.duration.age` on epoch microseconds."""
+    if at_us is None:
+        return "<unknown>"
+    return human_duration_ns((now_us - at_us) * 1000)
+
+
+def render_cells(template: Sequence[TemplateCell], now: datetime) -> list[Cell]:
+    """A row template's cells as of ``now``."""
+    now_us = epoch_us(now)
+    return [c.render(now_us) if isinstance(c, Since) else c for c in template]
+
 
 INCLUDE_NONE = "None"
 INCLUDE_METADATA = "Metadata"
@@ -74,10 +137,31 @@ class Column:
 
 @dataclass(frozen=True)
 class Printer:
+    """Columns and how to compute a row's cells.
+
+    ``row(obj, now)`` gives the finished cells. ``cells(obj)``, when given, gives the
+    same row as a template whose time-dependent cells are :class:`Since` markers; rows of
+    such printers are cached per object revision and only rendered per request (printers
+    without it are recomputed from the decoded object on every request)."""
+
     columns: tuple[Column, ...]
     row: RowFn
     # Extra per-row fields (kube-apiserver's row conditions, e.g. Completed pods).
     conditions: Callable[[Obj], list[dict[str, str]]] | None = None
+    cells: CellsFn | None = field(default=None, compare=False)
+
+
+def template_printer(
+    columns: tuple[Column, ...],
+    cells: CellsFn,
+    conditions: Callable[[Obj], list[dict[str, str]]] | None = None,
+) -> Printer:
+    """A cacheable :class:`Printer` from a row template function."""
+
+    def row(obj: Obj, now: datetime) -> list[Cell]:
+        return render_cells(cells(obj), now)
+
+    return Printer(columns, row, conditions, cells)
 
 
 NAME = Column("Name", format="name", description=_NAME_DOC)
@@ -99,8 +183,8 @@ def _name(obj: Obj) -> str:
     return str(_meta(obj).get("name", ""))
 
 
-def _age(obj: Obj, now: datetime) -> str:
-    return age(_meta(obj).get("creationTimestamp"), now)
+def _age(obj: Obj) -> Since:
+    return since(_meta(obj).get("creationTimestamp"))
 
 
 def _spec(obj: Obj) -> Mapping[str, Any]:
@@ -194,6 +278,10 @@ def _terminated_reason(term: Mapping[str, Any], prefix: str = "") -> str:
 
 
 def pod_row(pod: Obj, now: datetime) -> list[Cell]:
+    return render_cells(pod_cells(pod), now)
+
+
+def pod_cells(pod: Obj) -> list[TemplateCell]:
     """``printPod`` (1.32, sidecar-aware): NAME READY STATUS RESTARTS AGE | IP NODE
     NOMINATED-NODE READINESS-GATES."""
     spec, status = _spec(pod), _status(pod)
@@ -270,9 +358,9 @@ def pod_row(pod: Obj, now: datetime) -> list[Cell]:
     elif deleting and phase not in ("Succeeded", "Failed"):
         reason = "Terminating"
 
-    restarts_cell = str(restarts)
+    restarts_cell: TemplateCell = str(restarts)
     if restarts and last_restart:
-        restarts_cell = f"{restarts} ({age(last_restart, now)} ago)"
+        restarts_cell = since(last_restart, f"{restarts} (", " ago)")
 
     pod_ips = status.get("podIPs") or []
     pod_ip = (pod_ips[0].get("ip") if pod_ips else status.get("podIP")) or "<none>"
@@ -291,7 +379,7 @@ def pod_row(pod: Obj, now: datetime) -> list[Cell]:
         f"{ready}/{total}",
         reason,
         restarts_cell,
-        _age(pod, now),
+        _age(pod),
         pod_ip,
         spec.get("nodeName") or "<none>",
         status.get("nominatedNodeName") or "<none>",
@@ -312,7 +400,7 @@ def _completed(reason: str, message: str) -> dict[str, str]:
     return {"type": "Completed", "status": "True", "reason": reason, "message": message}
 
 
-POD = Printer(
+POD = template_printer(
     (
         NAME,
         Column(
@@ -333,7 +421,7 @@ POD = Printer(
             "If specified, all readiness gates will be evaluated for pod readiness.",
         ),
     ),
-    pod_row,
+    pod_cells,
     _pod_conditions,
 )
 
@@ -380,6 +468,10 @@ def service_ports(ports: list[Mapping[str, Any]]) -> str:
 
 
 def service_row(svc: Obj, now: datetime) -> list[Cell]:
+    return render_cells(service_cells(svc), now)
+
+
+def service_cells(svc: Obj) -> list[TemplateCell]:
     spec = _spec(svc)
     cluster_ips = spec.get("clusterIPs") or ([spec["clusterIP"]] if spec.get("clusterIP") else [])
     return [
@@ -388,12 +480,12 @@ def service_row(svc: Obj, now: datetime) -> list[Cell]:
         str(cluster_ips[0]) if cluster_ips else "<none>",
         service_external_ip(svc),
         service_ports(spec.get("ports") or []) or "<none>",
-        _age(svc, now),
+        _age(svc),
         format_labels(spec.get("selector")),
     ]
 
 
-SERVICE = Printer(
+SERVICE = template_printer(
     (
         NAME,
         Column("Type", description="type determines how the Service is exposed."),
@@ -409,7 +501,7 @@ SERVICE = Printer(
             "Route service traffic to pods with label keys and values matching this selector.",
         ),
     ),
-    service_row,
+    service_cells,
 )
 
 
@@ -440,13 +532,13 @@ def format_endpoints(endpoints: Obj, limit: int = 3) -> str:
     return f"{text} + {count - limit} more..." if more else text
 
 
-ENDPOINTS = Printer(
+ENDPOINTS = template_printer(
     (
         NAME,
         Column("Endpoints", description="The set of all endpoints is the union of all subsets."),
         AGE,
     ),
-    lambda obj, now: [_name(obj), format_endpoints(obj), _age(obj, now)],
+    lambda obj: [_name(obj), format_endpoints(obj), _age(obj)],
 )
 
 
@@ -457,6 +549,10 @@ _IMAGES = _wide("Images", "Images referenced by each container in the template."
 
 
 def deployment_row(obj: Obj, now: datetime) -> list[Cell]:
+    return render_cells(deployment_cells(obj), now)
+
+
+def deployment_cells(obj: Obj) -> list[TemplateCell]:
     spec, status = _spec(obj), _status(obj)
     names, images = _containers(_template_spec(obj))
     replicas = spec.get("replicas")
@@ -466,14 +562,14 @@ def deployment_row(obj: Obj, now: datetime) -> list[Cell]:
         f"{int(status.get('readyReplicas') or 0)}/{replicas}",
         int(status.get("updatedReplicas") or 0),
         int(status.get("availableReplicas") or 0),
-        _age(obj, now),
+        _age(obj),
         names,
         images,
         selector_string(spec.get("selector")),
     ]
 
 
-DEPLOYMENT = Printer(
+DEPLOYMENT = template_printer(
     (
         NAME,
         Column("Ready", description="Number of the pod with ready state"),
@@ -493,11 +589,15 @@ DEPLOYMENT = Printer(
             "Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment.",
         ),
     ),
-    deployment_row,
+    deployment_cells,
 )
 
 
 def replicaset_row(obj: Obj, now: datetime) -> list[Cell]:
+    return render_cells(replicaset_cells(obj), now)
+
+
+def replicaset_cells(obj: Obj) -> list[TemplateCell]:
     spec, status = _spec(obj), _status(obj)
     names, images = _containers(_template_spec(obj))
     replicas = spec.get("replicas")
@@ -506,14 +606,14 @@ def replicaset_row(obj: Obj, now: datetime) -> list[Cell]:
         int(1 if replicas is None else replicas),
         int(status.get("replicas") or 0),
         int(status.get("readyReplicas") or 0),
-        _age(obj, now),
+        _age(obj),
         names,
         images,
         format_label_selector(spec.get("selector")),
     ]
 
 
-REPLICASET = Printer(
+REPLICASET = template_printer(
     (
         NAME,
         Column("Desired", "integer", "Replicas is the number of desired replicas."),
@@ -526,22 +626,22 @@ REPLICASET = Printer(
             "Selector", "Selector is a label query over pods that should match the replica count."
         ),
     ),
-    replicaset_row,
+    replicaset_cells,
 )
 
 
 # --- config and identity --------------------------------------------------------------
 
-CONFIGMAP = Printer(
+CONFIGMAP = template_printer(
     (
         NAME,
         Column("Data", description="Data contains the configuration data."),
         AGE,
     ),
-    lambda obj, now: [
+    lambda obj: [
         _name(obj),
         len(obj.get("data") or {}) + len(obj.get("binaryData") or {}),
-        _age(obj, now),
+        _age(obj),
     ],
 )
 
@@ -551,22 +651,22 @@ def _secret_keys(obj: Obj) -> int:
     return len(set(obj.get("data") or {}) | set(obj.get("stringData") or {}))
 
 
-SECRET = Printer(
+SECRET = template_printer(
     (
         NAME,
         Column("Type", description="Used to facilitate programmatic handling of secret data."),
         Column("Data", description="Data contains the secret data."),
         AGE,
     ),
-    lambda obj, now: [
+    lambda obj: [
         _name(obj),
         str(obj.get("type") or "Opaque"),
         _secret_keys(obj),
-        _age(obj, now),
+        _age(obj),
     ],
 )
 
-SERVICEACCOUNT = Printer(
+SERVICEACCOUNT = template_printer(
     (
         NAME,
         Column(
@@ -575,15 +675,15 @@ SERVICEACCOUNT = Printer(
         ),
         AGE,
     ),
-    lambda obj, now: [_name(obj), len(obj.get("secrets") or []), _age(obj, now)],
+    lambda obj: [_name(obj), len(obj.get("secrets") or []), _age(obj)],
 )
 
-NAMESPACE = Printer(
+NAMESPACE = template_printer(
     (NAME, Column("Status", description="The status of the namespace"), AGE),
-    lambda obj, now: [_name(obj), str(_status(obj).get("phase") or ""), _age(obj, now)],
+    lambda obj: [_name(obj), str(_status(obj).get("phase") or ""), _age(obj)],
 )
 
-LEASE = Printer(
+LEASE = template_printer(
     (
         NAME,
         Column(
@@ -592,7 +692,7 @@ LEASE = Printer(
         ),
         AGE,
     ),
-    lambda obj, now: [_name(obj), str(_spec(obj).get("holderIdentity") or ""), _age(obj, now)],
+    lambda obj: [_name(obj), str(_spec(obj).get("holderIdentity") or ""), _age(obj)],
 )
 
 
@@ -635,12 +735,16 @@ def _node_address(node: Obj, kind: str) -> str:
 
 
 def node_row(node: Obj, now: datetime) -> list[Cell]:
+    return render_cells(node_cells(node), now)
+
+
+def node_cells(node: Obj) -> list[TemplateCell]:
     info = _status(node).get("nodeInfo") or {}
     return [
         _name(node),
         node_status(node),
         node_roles(node),
-        _age(node, now),
+        _age(node),
         str(info.get("kubeletVersion") or ""),
         _node_address(node, "InternalIP"),
         _node_address(node, "ExternalIP"),
@@ -650,7 +754,7 @@ def node_row(node: Obj, now: datetime) -> list[Cell]:
     ]
 
 
-NODE = Printer(
+NODE = template_printer(
     (
         NAME,
         Column("Status", description="The status of the node"),
@@ -672,7 +776,7 @@ NODE = Printer(
             "ContainerRuntime Version reported by the node through runtime remote API (e.g. containerd://1.4.2).",
         ),
     ),
-    node_row,
+    node_cells,
 )
 
 
@@ -687,14 +791,18 @@ def _first_non_empty(*values: Any) -> str:
 
 
 def event_row(ev: Obj, now: datetime) -> list[Cell]:
+    return render_cells(event_cells(ev), now)
+
+
+def event_cells(ev: Obj) -> list[TemplateCell]:
     """``printEvent`` (wide): LAST SEEN TYPE REASON OBJECT | SUBOBJECT SOURCE, MESSAGE |
     FIRST SEEN COUNT NAME."""
-    first = age(ev.get("firstTimestamp") or ev.get("eventTime"), now)
-    last = age(ev["lastTimestamp"], now) if ev.get("lastTimestamp") else first
+    first = since(ev.get("firstTimestamp") or ev.get("eventTime"))
+    last = since(ev["lastTimestamp"]) if ev.get("lastTimestamp") else first
     count = int(ev.get("count") or 0)
     series = ev.get("series")
     if series:
-        last = age(series.get("lastObservedTime"), now)
+        last = since(series.get("lastObservedTime"))
         count = int(series.get("count") or 0)
     elif count == 0:
         count = 1  # singleton events of the new API carry no count
@@ -718,7 +826,7 @@ def event_row(ev: Obj, now: datetime) -> list[Cell]:
     ]
 
 
-EVENT = Printer(
+EVENT = template_printer(
     (
         Column(
             "Last Seen",
@@ -751,10 +859,10 @@ EVENT = Printer(
         _wide("Count", "The number of times this event has occurred."),
         Column("Name", priority=1, format="name", description=_NAME_DOC),
     ),
-    event_row,
+    event_cells,
 )
 
-DEFAULT = Printer((NAME, AGE), lambda obj, now: [_name(obj), _age(obj, now)])
+DEFAULT = template_printer((NAME, AGE), lambda obj: [_name(obj), _age(obj)])
 
 _PRINTERS: dict[str, Printer] = {
     "pods": POD,
@@ -784,14 +892,20 @@ def printer_for(resource: str) -> Printer:
 # --- the Table ------------------------------------------------------------------------
 
 
+def row_metadata(obj: Obj) -> dict[str, Any]:
+    """The ``PartialObjectMetadata`` of a row (``includeObject=Metadata``), without
+    ``metadata.managedFields``: kubectl never reads them from a Table, and they would
+    be half of its bytes."""
+    md = _meta(obj)
+    if "managedFields" in md:
+        md = {k: v for k, v in md.items() if k != "managedFields"}
+    return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": md}
+
+
 def _row_object(obj: Obj, include_object: str) -> Any:
     if include_object == INCLUDE_OBJECT:
         return obj
-    return {
-        "kind": "PartialObjectMetadata",
-        "apiVersion": "meta.k8s.io/v1",
-        "metadata": _meta(obj),
-    }
+    return row_metadata(obj)
 
 
 def table_for(

@@ -23,7 +23,7 @@ from kctl.api.apply import apply as server_side_apply
 from kctl.api.kinds import Registry, ResourceInfo
 from kctl.api.patch import apply_patch
 from kctl.api.selectors import parse_field_selector, parse_label_selector
-from kctl.api.tables import table_for
+from kctl.api.table_rows import row_cache
 from kctl.server import deletion
 from kctl.server.admission import Admission, WriteOptions
 from kctl.server.content import decode_body, patch_type
@@ -61,13 +61,13 @@ class Resources:
         await self.fresh()
         entry = self._existing(req.target.info, req.target.namespace, req.target.name)
         if req.accept.table:
-            table = table_for(
+            table = row_cache(self.store).table(
                 req.target.info,
-                [entry.object()],
+                [entry],
                 include_object=req.accept.include_object,
                 resource_version=str(entry.revision),
             )
-            return Response.json(200, table)
+            return Response(200, table)
         return Response(200, entry.value)
 
     def select(self, req: Request) -> tuple[int, list[Entry]]:
@@ -88,13 +88,18 @@ class Resources:
         info = req.target.info
         revision, entries = self.select(req)
         if req.accept.table:
-            table = table_for(
+            # Rows come from a cache of encoded rows per object revision; a list without
+            # selectors shows every object in its scope, so rows of others are dropped.
+            selected = req.query.get("labelSelector") or req.query.get("fieldSelector")
+            table = row_cache(self.store).table(
                 info,
-                [e.object() for e in entries],
+                entries,
                 include_object=req.accept.include_object,
                 resource_version=str(revision),
+                complete=not selected,
+                namespace=req.target.namespace or None,
             )
-            return Response.json(200, table)
+            return Response(200, table)
         head = orjson.dumps(
             {
                 "kind": list_kind(info),

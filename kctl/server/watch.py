@@ -20,7 +20,7 @@ import orjson
 
 from kctl.api import errors
 from kctl.api.selectors import parse_field_selector, parse_label_selector
-from kctl.api.tables import table_for
+from kctl.api.table_rows import row_cache
 from kctl.server.request import Request
 from kctl.server.resources import Resources
 from kctl.store import Compacted, Entry, Event, StoreError
@@ -82,15 +82,19 @@ class WatchStream:
 
     def _line(self, event_type: str, entry: Entry, event: Event | None = None) -> bytes:
         if self.req.accept.table:
-            table = table_for(
+            rows = row_cache(self.resources.store)
+            if event is not None and event.type == "DELETED":
+                rows.forget(entry.key, before=entry.revision)  # the object is gone
+            table = rows.table(
                 self.req.target.info,
-                [entry.object()],
+                [entry],
                 include_object=self.req.accept.include_object,
                 with_column_definitions=not self._columns_sent,
                 resource_version=str(entry.revision),
+                remember=event_type != "DELETED",
             )
             self._columns_sent = True
-            return orjson.dumps({"type": event_type, "object": table}) + b"\n"
+            return b'{"type":"' + event_type.encode() + b'","object":' + table + b"}\n"
         if event is not None:
             return event.line(event_type)
         return b'{"type":"' + event_type.encode() + b'","object":' + entry.value + b"}\n"
