@@ -1,0 +1,83 @@
+"""Smoke tests of the benchmarks: each ``--quick`` run completes and reports numbers.
+
+The benchmarks are how the project's performance goals are checked, so a benchmark that
+rots (a changed API path, a peer that no longer starts) must fail CI rather than be found
+broken on the day someone needs a figure. These tests run each benchmark's small variant
+as its own process, exactly as a user would, and check the JSON report has tables with
+finite numbers in them. They assert nothing about timings against the goals: figures from
+a tiny run on a shared CI machine mean nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks.common import REPO, Report
+
+pytestmark = pytest.mark.slow
+
+
+def _run_quick(name: str, tmp_path: Path, *extra: str) -> Report:
+    out = tmp_path / f"{name}.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", f"benchmarks.{name}", "--quick", *extra, "--json", str(out)],
+        cwd=REPO, capture_output=True, text=True, timeout=180, check=False,
+    )
+    assert proc.returncode == 0, f"{name} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    assert out.exists(), f"{name} wrote no report:\n{proc.stdout[-2000:]}"
+    report = Report.from_json(out.read_text())
+    assert report.name == name
+    assert report.command.startswith(f"python -m benchmarks.{name} --quick")
+    return report
+
+
+def _numbers(report: Report) -> list[float]:
+    values = []
+    for table in report.tables:
+        assert table.rows, f"{report.name}: table {table.title!r} is empty"
+        for row in table.rows:
+            assert len(row) == len(table.columns)
+            values += [float(v) for v in row if isinstance(v, int | float)
+                       and not isinstance(v, bool)]
+    return values
+
+
+def _assert_measured(report: Report, min_numbers: int) -> None:
+    values = _numbers(report)
+    assert len(values) >= min_numbers, f"{report.name}: too few figures: {values}"
+    assert all(math.isfinite(v) and v >= 0 for v in values), values
+    assert report.goals, f"{report.name}: no goal evaluated"
+
+
+def test_store_writes_quick(tmp_path: Path) -> None:
+    report = _run_quick("bench_store_writes", tmp_path)
+    _assert_measured(report, 12 * 6)
+    systems = {row[0] for row in report.tables[0].rows}
+    assert systems == {"etcd gRPC", "etcd JSON gateway", "kctl store (in-process)"}
+
+
+def test_api_writes_quick(tmp_path: Path) -> None:
+    report = _run_quick("bench_api_writes", tmp_path)
+    _assert_measured(report, 12 * 6)
+    assert any(row[0] == "kctl API (HTTPS)" for row in report.tables[0].rows)
+
+
+def test_watch_latency_quick(tmp_path: Path) -> None:
+    report = _run_quick("bench_watch_latency", tmp_path, "--duration", "0.5")
+    _assert_measured(report, 10)
+    row = report.tables[0].rows[0]
+    columns = report.tables[0].columns
+    assert row[columns.index("missing")] == 0, row
+    assert row[columns.index("delivered")] == row[columns.index("events expected")]
+
+
+def test_api_pods_quick(tmp_path: Path) -> None:
+    report = _run_quick("bench_api_pods", tmp_path, "--pods", "40")
+    _assert_measured(report, 5 * 6)
+    requests = [row[0] for row in report.tables[1].rows]
+    assert any("Table" in r for r in requests)
