@@ -328,7 +328,9 @@ def test_create_in_missing_namespace(http):
 
 # ---------------------------------------------------------------- authn and authz
 def test_unauthenticated_and_bad_token(apiserver: ApiServerProcess):
-    r = httpx.get(f"{apiserver.url}/api/v1/pods", verify=ssl.create_default_context(cafile=str(apiserver.ca)))
+    r = httpx.get(
+        f"{apiserver.url}/api/v1/pods", verify=ssl.create_default_context(cafile=str(apiserver.ca))
+    )
     assert r.status_code == 401 and r.json()["reason"] == "Unauthorized"
     r = httpx.get(
         f"{apiserver.url}/api/v1/pods",
@@ -336,7 +338,12 @@ def test_unauthenticated_and_bad_token(apiserver: ApiServerProcess):
         headers={"Authorization": "Bearer nope"},
     )
     assert r.status_code == 401
-    assert httpx.get(f"{apiserver.url}/readyz", verify=ssl.create_default_context(cafile=str(apiserver.ca))).status_code == 200
+    assert (
+        httpx.get(
+            f"{apiserver.url}/readyz", verify=ssl.create_default_context(cafile=str(apiserver.ca))
+        ).status_code
+        == 200
+    )
 
 
 def test_node_token_is_limited_to_its_node(http, apiserver: ApiServerProcess):
@@ -356,34 +363,41 @@ def test_node_token_is_limited_to_its_node(http, apiserver: ApiServerProcess):
 
 
 # ---------------------------------------------------------------- watch
-def test_watch_from_zero_sends_current_state_then_changes(http, apiserver: ApiServerProcess):
-    http.post(
-        "/api/v1/namespaces/default/configmaps",
-        json={"metadata": {"name": "w0"}, "data": {"v": "1"}},
-    )
+def watch_in_background(
+    apiserver: ApiServerProcess, params: dict[str, str]
+) -> tuple[threading.Thread, list[dict]]:
+    """Start collecting the events of a configmaps watch in a thread (it ends at its timeout)."""
     events: list[dict] = []
 
     def consume() -> None:
         with (
             apiserver.client() as c,
-            c.stream(
-                "GET",
-                "/api/v1/namespaces/default/configmaps",
-                params={
-                    "watch": "true",
-                    "resourceVersion": "0",
-                    "fieldSelector": "metadata.name=w0",
-                    "timeoutSeconds": "5",
-                },
-            ) as r,
+            c.stream("GET", "/api/v1/namespaces/default/configmaps", params=params) as r,
         ):
             for line in r.iter_lines():
                 if line:
                     events.append(json.loads(line))
 
-    t = threading.Thread(target=consume)
-    t.start()
+    thread = threading.Thread(target=consume)
+    thread.start()
     time.sleep(0.5)
+    return thread, events
+
+
+def test_watch_from_zero_sends_current_state_then_changes(http, apiserver: ApiServerProcess):
+    http.post(
+        "/api/v1/namespaces/default/configmaps",
+        json={"metadata": {"name": "w0"}, "data": {"v": "1"}},
+    )
+    t, events = watch_in_background(
+        apiserver,
+        {
+            "watch": "true",
+            "resourceVersion": "0",
+            "fieldSelector": "metadata.name=w0",
+            "timeoutSeconds": "5",
+        },
+    )
     http.patch(
         "/api/v1/namespaces/default/configmaps/w0",
         json={"data": {"v": "2"}},
@@ -399,29 +413,15 @@ def test_label_selector_watch_turns_leaving_into_deleted(http, apiserver: ApiSer
     list_rv = http.get("/api/v1/namespaces/default/configmaps").json()["metadata"][
         "resourceVersion"
     ]
-    events: list[dict] = []
-
-    def consume() -> None:
-        with (
-            apiserver.client() as c,
-            c.stream(
-                "GET",
-                "/api/v1/namespaces/default/configmaps",
-                params={
-                    "watch": "1",
-                    "resourceVersion": list_rv,
-                    "labelSelector": "team=a",
-                    "timeoutSeconds": "4",
-                },
-            ) as r,
-        ):
-            for line in r.iter_lines():
-                if line:
-                    events.append(json.loads(line))
-
-    t = threading.Thread(target=consume)
-    t.start()
-    time.sleep(0.5)
+    t, events = watch_in_background(
+        apiserver,
+        {
+            "watch": "1",
+            "resourceVersion": list_rv,
+            "labelSelector": "team=a",
+            "timeoutSeconds": "4",
+        },
+    )
     cm = "/api/v1/namespaces/default/configmaps"
     http.post(cm, json={"metadata": {"name": "sel", "labels": {"team": "b"}}})
     http.patch(
