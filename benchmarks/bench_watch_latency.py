@@ -55,7 +55,7 @@ class Sizes:
     watchers: int
     rate: float  # writes per second
     duration: float  # seconds of writing
-    writers: int = 4  # writer threads sharing the schedule
+    writers: int = 8  # writer threads sharing the schedule
 
 
 FULL = Sizes(watchers=100, rate=200.0, duration=20.0)
@@ -251,7 +251,7 @@ def main(argv: Sequence[str] | None = None) -> Report:
     p.add_argument("--watchers", type=int, help="override the number of watch streams")
     p.add_argument("--rate", type=float, help="override writes per second")
     p.add_argument("--duration", type=float, help="override seconds of writing")
-    p.add_argument("--writers", type=int, help="writer threads (default 4)")
+    p.add_argument("--writers", type=int, help="writer threads (default 8)")
     args = p.parse_args(argv)
     base = QUICK if args.quick else FULL
     sizes = Sizes(
