@@ -9,9 +9,9 @@ Design: a path element is kept in its FieldsV1 key form (``f:name``,
 ``k:{"name":"web"}``, ``v:"x"``, ``i:0``) and a path is a tuple of those strings. A
 field set is then a plain Python set of tuples: union, difference and intersection are
 C-speed set operations, a managedFields tree decodes to a set without parsing any key,
-and encoding needs only to sort. Keys are parsed (cached) only to sort them in
-upstream's order and to print a path in a conflict message
-(``.spec.template.spec.containers[name="nginx"].image``).
+and encoding needs only to sort each level's keys (plain string order when they are all
+fields). Keys are parsed (cached) only to sort them in upstream's order and to print a
+path in a conflict message (``.spec.template.spec.containers[name="nginx"].image``).
 
 Upstream's rules reproduced here:
 
@@ -97,12 +97,13 @@ def key(fields: Mapping[str, Any]) -> PathElement:
     """The element of an associative-list item identified by ``fields`` (sorted by name)."""
     items = tuple(sorted(fields.items()))
     if all(type(v) is str or type(v) is int for _, v in items):  # not bool: True == 1
-        return _scalar_key(items)  # the usual case (names, ports): cached
+        return scalar_key(items)  # the usual case (names, ports): cached
     return KEY + go_json(dict(fields))
 
 
 @functools.lru_cache(maxsize=16384)
-def _scalar_key(items: tuple[tuple[str, str | int], ...]) -> PathElement:
+def scalar_key(items: tuple[tuple[str, str | int], ...]) -> PathElement:
+    """:func:`key` of string and integer fields, given sorted by name (cached)."""
     return KEY + go_json(dict(items))
 
 
@@ -230,27 +231,40 @@ def _decode(tree: dict[str, Any], prefix: Path, out: FieldSet) -> None:
             _decode(sub, path, out)
 
 
-def _path_order(path: Path) -> tuple[tuple[Any, ...], ...]:
-    return tuple(map(element_order, path))
-
-
 def to_fields_v1(paths: Iterable[Path]) -> dict[str, Any]:
     """Encode a field set as a ``fieldsV1`` tree, in upstream's key order."""
-    ordered = sorted((p for p in paths if p), key=_path_order)
-    members = set(ordered)
+    # A tree of the paths first (a member marked by "."), then each level in order.
     root: dict[str, Any] = {}
-    # Sorted, a node comes before its children and siblings come in order, so plain
-    # insertion order is the wire order; "." goes in before a member's first child.
-    for path in ordered:
+    for path in paths:
+        if not path:
+            continue
         node = root
-        for i, pe in enumerate(path):
+        for pe in path:
             child = node.get(pe)
             if child is None:
-                if i and not node and path[:i] in members:
-                    node[SELF] = {}
                 child = node[pe] = {}
             node = child
-    return root
+        node[SELF] = None
+    return _emit(root, False) if root else {}
+
+
+def _emit(node: dict[str, Any], member: bool) -> dict[str, Any]:
+    """The FieldsV1 of a tree node that has children (``member`` marks removed)."""
+    ordered = sorted(node)
+    if ordered[0][0] != "f" or ordered[-1][0] != "f":
+        ordered.sort(key=element_order)  # not only fields ("f:" + name sorts as names do)
+    out: dict[str, Any] = {SELF: {}} if member else {}
+    for pe in ordered:
+        child = node[pe]
+        if len(child) == 1 and SELF in child:
+            out[pe] = {}  # a member without children
+        else:
+            is_member = child.pop(SELF, _NOT_MEMBER) is None
+            out[pe] = _emit(child, is_member)
+    return out
+
+
+_NOT_MEMBER = object()
 
 
 def iter_sorted(paths: Iterable[Path]) -> Iterator[Path]:
@@ -360,3 +374,50 @@ def tree_add(tree: dict[str, Any], paths: Iterable[Path]) -> dict[str, Any]:
     if grew:
         out = {k: out[k] for k in sorted(out, key=element_order)}
     return out
+
+
+# --- excluded paths ---------------------------------------------------------------------------
+
+
+class Exclusions:
+    """Paths left out of a created field set: as exact paths (``member``) or with
+    everything below them (``subtree``), arranged as a tree of path elements."""
+
+    __slots__ = ("member", "subtree", "children")
+
+    def __init__(self) -> None:
+        self.member = False
+        self.subtree = False
+        self.children: dict[PathElement, Exclusions] = {}
+
+    @classmethod
+    def build(cls, exact: Iterable[Path], subtrees: Iterable[Path]) -> Exclusions:
+        root = cls()
+        for paths, whole in ((exact, False), (subtrees, True)):
+            for path in paths:
+                if not path:
+                    continue
+                node = root
+                for pe in path:
+                    child = node.children.get(pe)
+                    if child is None:
+                        child = node.children[pe] = cls()
+                    node = child
+                if whole:
+                    node.subtree = True
+                else:
+                    node.member = True
+        return root
+
+    def held_by(self, tree: dict[str, Any]) -> bool:
+        """Does the set ``tree`` encodes hold an excluded path (or one below a subtree)?"""
+        children = self.children
+        for pe in children.keys() & tree.keys():
+            sub, node = children[pe], tree[pe]
+            if not isinstance(node, dict):
+                continue
+            if sub.subtree or (sub.member and _is_member(node)):
+                return True
+            if sub.children and sub.held_by(node):
+                return True
+        return False

@@ -15,6 +15,7 @@ re-encoding an unchanged object gives back an equal object (the server's no-op t
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -82,15 +83,15 @@ class ManagedEntry:
             self._fields = frozenset()
 
     def _copy(self, **changes: Any) -> ManagedEntry:
-        out = ManagedEntry(
-            self.manager,
-            self.operation,
-            self.api_version,
-            fields=self._fields,
-            tree=self._tree,
-            time=self.time,
-            subresource=self.subresource,
-        )
+        out = ManagedEntry.__new__(ManagedEntry)
+        out.manager = self.manager
+        out.operation = self.operation
+        out.api_version = self.api_version
+        out.time = self.time
+        out.subresource = self.subresource
+        out.raw = None
+        out._fields = self._fields
+        out._tree = self._tree
         for name, val in changes.items():
             setattr(out, name, val)
         return out
@@ -115,12 +116,18 @@ class ManagedEntry:
     def empty(self) -> bool:
         return not self._fields if self._fields is not None else not self._tree
 
+    def may_hold(self, excluded: fp.Exclusions) -> bool:
+        """Might this entry own an ``excluded`` path? (``False`` is certain.)"""
+        if self._fields is not None or self._tree is None:
+            return True
+        return excluded.held_by(self._tree)
+
     def members(self, paths: Iterable[Path]) -> set[Path]:
         """Those of ``paths`` this entry owns."""
         if self._fields is not None:
             return set(self._fields.intersection(paths))
         tree = self.tree
-        return {p for p in paths if fp.tree_has(tree, p)}
+        return {p for p in paths if (not p or p[0] in tree) and fp.tree_has(tree, p)}
 
     def minus(self, paths: Iterable[Path]) -> ManagedEntry:
         hit = self.members(paths)
@@ -242,6 +249,11 @@ def decode(entries: Any, *, trusted: bool = False) -> Managers:
 def seconds(time: str | None) -> int:
     if not time:
         return 0
+    return _seconds(time)
+
+
+@functools.lru_cache(maxsize=1024)
+def _seconds(time: str) -> int:
     try:
         return int(datetime.fromisoformat(time.replace("Z", "+00:00")).timestamp())
     except ValueError:
@@ -260,7 +272,10 @@ def _order(entry: ManagedEntry) -> tuple[Any, ...]:
 
 def encode(managers: Iterable[ManagedEntry]) -> list[dict[str, Any]]:
     """The entries as ``metadata.managedFields``, in upstream's order; empty sets dropped."""
-    return [e.to_dict() for e in sorted((e for e in managers if not e.empty()), key=_order)]
+    entries = [e for e in managers if not e.empty()]
+    if len(entries) > 1:
+        entries.sort(key=_order)
+    return [e.to_dict() for e in entries]
 
 
 def without_empty(managers: Mapping[Identity, ManagedEntry]) -> Managers:

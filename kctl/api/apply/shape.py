@@ -78,10 +78,11 @@ class Shape:
 
     def field(self, name: str) -> Shape:
         """The shape of a field, or of a map's values."""
+        child = self._fields.get(name)
+        if child is not None:
+            return child
         if name in self.props:
-            child = self._fields.get(name)
-            if child is None:
-                child = self._fields[name] = shape_of(self.node.field(name))
+            child = self._fields[name] = shape_of(self.node.field(name))
             return child
         if self._other is None:
             self._other = shape_of(self.node.field(name))

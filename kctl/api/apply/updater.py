@@ -55,7 +55,16 @@ from kctl.api.apply import lastapplied, managed
 from kctl.api.apply.fieldpath import FieldSet, Path
 from kctl.api.apply.managed import ManagedEntry, Managers
 from kctl.api.apply.merge import merge, prune
-from kctl.api.apply.walk import WalkError, compare, to_field_set, with_zero, zero_object
+from kctl.api.apply.walk import (
+    Comparison,
+    WalkError,
+    compare,
+    compare_objects,
+    created_fields_v1,
+    to_field_set,
+    with_zero,
+    zero_object,
+)
 from kctl.api.errors import BadRequest, InternalError
 from kctl.api.schema_nav import SchemaNode
 
@@ -109,6 +118,22 @@ def _reset_paths(fields: Iterable[str]) -> list[Path]:
     return [tuple(fp.field(part) for part in name.split(".")) for name in fields if name]
 
 
+_STRIPPED_TREE = fp.Exclusions.build(STRIPPED, ())
+# Per list of reset fields: the paths and what a create leaves out of its field set.
+_reset_cache: dict[tuple[str, ...], tuple[list[Path], fp.Exclusions]] = {}
+
+
+def _reset_for(fields: Iterable[str]) -> tuple[list[Path], fp.Exclusions]:
+    names = tuple(fields)
+    found = _reset_cache.get(names)
+    if found is None:
+        paths = _reset_paths(names)
+        found = (paths, fp.Exclusions.build(STRIPPED, paths))
+        if len(_reset_cache) < 256:  # callers pass a few lists per kind
+            _reset_cache[names] = found
+    return (list(found[0]), found[1])
+
+
 def _clone(obj: dict[str, Any]) -> dict[str, Any]:
     out = orjson.loads(orjson.dumps(obj))
     assert isinstance(out, dict)
@@ -124,12 +149,15 @@ def _without_managed_fields(obj: dict[str, Any]) -> dict[str, Any]:
     meta = _meta(obj)
     if "managedFields" not in meta:
         return obj
-    return {**obj, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}
+    meta = dict(meta)
+    del meta["managedFields"]
+    return {**obj, "metadata": meta}
 
 
 def _with_managed_fields(obj: dict[str, Any], managers: Managers) -> dict[str, Any]:
     entries = managed.encode(managers.values())
-    meta = {k: v for k, v in _meta(obj).items() if k != "managedFields"}
+    meta = dict(_meta(obj))
+    meta.pop("managedFields", None)
     if entries:
         meta["managedFields"] = entries
     return {**obj, "metadata": meta}
@@ -181,7 +209,7 @@ def _owned(fields: FieldSet, reset: list[Path]) -> FieldSet:
 def _strip_all(managers: Managers) -> Managers:
     out: Managers = {}
     for ident, entry in managers.items():
-        kept = entry.minus(STRIPPED)
+        kept = entry.minus(STRIPPED) if entry.may_hold(_STRIPPED_TREE) else entry
         if not kept.empty():
             out[ident] = kept
     return out
@@ -362,7 +390,7 @@ def track_update(
     ``old`` is the stored object (``None`` on create). The result is a new top-level
     dict and ``metadata``; other subtrees are shared with ``new``.
     """
-    reset = _reset_paths(
+    reset, excluded = _reset_for(
         default_reset_fields(subresource) if reset_fields is None else reset_fields
     )
     try:
@@ -374,30 +402,68 @@ def track_update(
         return target  # untracked object: stays untracked until applied to
     # Both sides as typed objects: zero structs present (see walk.zero_object).
     zero = zero_object(schema)
-    before = with_zero(_without_managed_fields(old), zero) if old is not None else zero
+    if old is None and not managers:
+        # A create: the creator's entry is built directly (walk.created_fields_v1).
+        try:
+            tree = created_fields_v1(target, zero, schema, excluded)
+        except WalkError:
+            pass  # reported below, as the comparison raises it
+        else:
+            if not tree:
+                return _with_managed_fields(target, {})
+            entry = ManagedEntry(
+                manager, operation, api_version, tree=tree, time=now, subresource=subresource
+            )
+            return _with_managed_fields(target, {entry.identity: entry})
+    stored = _without_managed_fields(old) if old is not None else None
     try:
-        diff = compare(before, with_zero(target, zero), schema).without(reset)
+        diff = _update_diff(stored, target, zero, schema, reset)
     except WalkError as err:
         # kube drops managedFields rather than store garbage (UpdateNoErrors).
         log.warning("cannot track fields of %s: %s", _describe_object(new), err)
         return target
     changed = diff.changed() - STRIPPED
     key = managed.identity(manager, operation, api_version, subresource)
+    gone = changed | diff.removed
     out: Managers = {}
     for ident, entry in managers.items():
-        kept = entry.minus(changed | diff.removed)
+        if ident == key and changed:
+            out[ident] = entry  # replaced below (keeping its place)
+            continue
+        kept = entry.minus(gone) if gone else entry
         if not kept.empty():
             out[ident] = kept
     if changed:
         previous = managers.get(key)
         if previous is not None:
-            mine = previous.minus(diff.removed).plus(changed)
+            mine = (
+                previous.minus(diff.removed)
+                .plus(changed)
+                .touched(time=now, api_version=api_version)
+            )
         else:
             mine = ManagedEntry(
-                manager, operation, api_version, fields=changed, subresource=subresource
+                manager, operation, api_version, fields=changed, time=now, subresource=subresource
             )
-        out[key] = mine.touched(time=now, api_version=api_version)
+        out[key] = mine
     return _with_managed_fields(target, managed.cap_updates(_strip_all(out)))
+
+
+def _update_diff(
+    stored: dict[str, Any] | None,
+    target: dict[str, Any],
+    zero: dict[str, Any],
+    schema: SchemaNode,
+    reset: list[Path],
+) -> Comparison:
+    """What a write changed, both sides typed (with the zero object), reset fields left out."""
+    if stored is not None:
+        try:
+            return compare_objects(stored, target, zero, schema, reset)
+        except WalkError:
+            pass  # compared again below, which reports the fault kube would
+    before = with_zero(stored, zero) if stored is not None else zero
+    return compare(before, with_zero(target, zero), schema).without(reset)
 
 
 def _base_managers(old: dict[str, Any] | None, new: dict[str, Any], subresource: str) -> Managers:
