@@ -40,9 +40,8 @@ from benchmarks.common import (
     Summary,
     Table,
     arg_parser,
-    command_for,
-    emit,
     ensure_namespace,
+    publish,
     run_apiserver,
     summarize,
     threaded_load,
@@ -76,14 +75,18 @@ def pod(name: str, i: int) -> dict[str, Any]:
             "labels": {"app": f"app-{i % 50}", "tier": "web", "bench": "pods"},
         },
         "spec": {
-            "containers": [{
-                "name": "app",
-                "image": "registry.local/bench/app:1.0",
-                "ports": [{"containerPort": 8080, "protocol": "TCP"}],
-                "resources": {"requests": {"cpu": "100m", "memory": "64Mi"},
-                              "limits": {"memory": "128Mi"}},
-                "env": [{"name": "INDEX", "value": str(i)}],
-            }],
+            "containers": [
+                {
+                    "name": "app",
+                    "image": "registry.local/bench/app:1.0",
+                    "ports": [{"containerPort": 8080, "protocol": "TCP"}],
+                    "resources": {
+                        "requests": {"cpu": "100m", "memory": "64Mi"},
+                        "limits": {"memory": "128Mi"},
+                    },
+                    "env": [{"name": "INDEX", "value": str(i)}],
+                }
+            ],
         },
     }
 
@@ -117,8 +120,9 @@ def fill(server: ApiServer, n: int, clients: int) -> Summary:
             c.close()
 
 
-def timed(c: httpx.Client, method: str, path: str, expect: int | tuple[int, ...],
-          **kwargs: Any) -> tuple[float, httpx.Response]:
+def timed(
+    c: httpx.Client, method: str, path: str, expect: int | tuple[int, ...], **kwargs: Any
+) -> tuple[float, httpx.Response]:
     """One request, timed until its body is fully received; a wrong status fails the run."""
     t0 = time.perf_counter()
     r = c.request(method, path, **kwargs)
@@ -142,8 +146,7 @@ def single_client_ops(c: httpx.Client, n_stored: int, ops: int) -> dict[str, Sum
         obj = orjson.loads(c.get(_pods_path(name), headers=JSON).content)
         obj["metadata"].setdefault("annotations", {})["bench/updated"] = "1"
         body = orjson.dumps(obj)
-        lat["update"].append(
-            timed(c, "PUT", _pods_path(name), 200, content=body, headers=JSON)[0])
+        lat["update"].append(timed(c, "PUT", _pods_path(name), 200, content=body, headers=JSON)[0])
     for name in names:
         lat["delete"].append(timed(c, "DELETE", _pods_path(name), (200, 202), headers=JSON)[0])
     return {op: summarize(v) for op, v in lat.items()}
@@ -185,8 +188,9 @@ def list_forms(c: httpx.Client, repeat: int, expected: int) -> list[ListResult]:
             size = len(r.content)
         if items < expected:
             raise LoadError(f"{what}: {items} items, expected at least {expected}")
-        results.append(ListResult(what, times, size, items,
-                                  goal=not path.startswith("/api/v1/namespaces/")))
+        results.append(
+            ListResult(what, times, size, items, goal=not path.startswith("/api/v1/namespaces/"))
+        )
     # kubectl get pods -A: Table pages of 500, following metadata.continue.
     times, size, items, pages = [], 0, 0, 0
     for _ in range(repeat):
@@ -208,8 +212,9 @@ def list_forms(c: httpx.Client, repeat: int, expected: int) -> list[ListResult]:
         times.append(time.perf_counter() - t0)
     if items < expected:
         raise LoadError(f"paged Table list: {items} rows, expected at least {expected}")
-    results.append(ListResult("GET /api/v1/pods?limit=500 (Table, all pages)", times, size,
-                              items, pages))
+    results.append(
+        ListResult("GET /api/v1/pods?limit=500 (Table, all pages)", times, size, items, pages)
+    )
     return results
 
 
@@ -226,45 +231,82 @@ def run(sizes: Sizes) -> tuple[list[Table], list[Goal], list[str]]:
             ops = single_client_ops(c, stored, sizes.ops)
             lists = list_forms(c, sizes.lists, stored)
 
-    op_rows: list[list[Any]] = [[f"create (fill, {sizes.fill_clients} clients)",
-                                 fill_s.count, fill_s.rate, fill_s.p50_ms, fill_s.p90_ms,
-                                 fill_s.p99_ms, fill_s.max_ms]]
+    op_rows: list[list[Any]] = [
+        [
+            f"create (fill, {sizes.fill_clients} clients)",
+            fill_s.count,
+            fill_s.rate,
+            fill_s.p50_ms,
+            fill_s.p90_ms,
+            fill_s.p99_ms,
+            fill_s.max_ms,
+        ]
+    ]
     for name, s in ops.items():
-        op_rows.append([f"{name} (1 client)", s.count, 1e3 / s.mean_ms, s.p50_ms, s.p90_ms,
-                        s.p99_ms, s.max_ms])
+        op_rows.append(
+            [f"{name} (1 client)", s.count, 1e3 / s.mean_ms, s.p50_ms, s.p90_ms, s.p99_ms, s.max_ms]
+        )
     list_rows: list[list[Any]] = []
     for lr in lists:
         ls = summarize(lr.times)
-        list_rows.append([lr.what, lr.items, lr.pages, f"{lr.size / 1e6:.1f} MB", len(lr.times),
-                          ls.p50_ms, ls.max_ms])
+        list_rows.append(
+            [
+                lr.what,
+                lr.items,
+                lr.pages,
+                f"{lr.size / 1e6:.1f} MB",
+                len(lr.times),
+                ls.p50_ms,
+                ls.max_ms,
+            ]
+        )
     tables = [
-        Table(title=f"Requests with {stored:,} pods stored (HTTPS, admin token)",
-              columns=["request", "count", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms"],
-              rows=op_rows),
-        Table(title=f"Full lists of {stored:,} pods (time to last byte)",
-              columns=["request", "items", "pages", "size", "runs", "p50 ms", "max ms"],
-              rows=list_rows),
+        Table(
+            title=f"Requests with {stored:,} pods stored (HTTPS, admin token)",
+            columns=["request", "count", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms"],
+            rows=op_rows,
+        ),
+        Table(
+            title=f"Full lists of {stored:,} pods (time to last byte)",
+            columns=["request", "items", "pages", "size", "runs", "p50 ms", "max ms"],
+            rows=list_rows,
+        ),
     ]
-    single = [("create", ops["create"]), ("update", ops["update"]),
-              ("delete", ops["delete"])]
+    single = [("create", ops["create"]), ("update", ops["update"]), ("delete", ops["delete"])]
     goals = []
-    for label, group in ((f"{sizes.fill_clients} concurrent clients (fill)",
-                          [("create", fill_s)]), ("1 client", single)):
+    for label, group in (
+        (f"{sizes.fill_clients} concurrent clients (fill)", [("create", fill_s)]),
+        ("1 client", single),
+    ):
         worst_name, worst = max(group, key=lambda m: m[1].p99_ms)
-        goals.append(Goal(f"mutating p99 with {stored:,} pods stored, {label}", "<= 50 ms",
-                          f"{worst.p99_ms:.1f} ms (worst: {worst_name})",
-                          worst.p99_ms <= 50.0))
+        goals.append(
+            Goal(
+                f"mutating p99 with {stored:,} pods stored, {label}",
+                "<= 50 ms",
+                f"{worst.p99_ms:.1f} ms (worst: {worst_name})",
+                worst.p99_ms <= 50.0,
+            )
+        )
     for lr in lists:
         if lr.goal:
             worst_ms = max(lr.times) * 1e3
-            goals.append(Goal(f"full list of {stored:,} pods, {lr.what}", "<= 1000 ms (every run)",
-                              f"{worst_ms:.0f} ms", worst_ms <= 1000.0))
+            goals.append(
+                Goal(
+                    f"full list of {stored:,} pods, {lr.what}",
+                    "<= 1000 ms (every run)",
+                    f"{worst_ms:.0f} ms",
+                    worst_ms <= 1000.0,
+                )
+            )
     paged = lists[-1]
     paging_note = []
     if paged.pages == 1 and paged.items > 500:
-        paging_note = [f"The server answered limit=500 with all {paged.items:,} rows in one "
-                       "page (no metadata.continue): paging is not implemented yet."]
-    notes = [*paging_note,
+        paging_note = [
+            f"The server answered limit=500 with all {paged.items:,} rows in one "
+            "page (no metadata.continue): paging is not implemented yet."
+        ]
+    notes = [
+        *paging_note,
         f"Fill: {stored:,} creates in {fill_wall:.1f} s by {sizes.fill_clients} client threads.",
         "Single-client rows: req/s is 1 / mean latency (sequential requests).",
         "Lists are timed to the last byte received; the body is parsed afterwards only to "
@@ -280,15 +322,13 @@ def main(argv: Sequence[str] | None = None) -> Report:
     args = p.parse_args(argv)
     base = QUICK if args.quick else FULL
     sizes = Sizes(args.pods or base.pods, base.fill_clients, base.ops, base.lists)
-    tables, goals, notes = run(sizes)
-    report = Report(
-        name="bench_api_pods",
-        title=f"API latency with {sizes.pods:,} pods stored",
-        command=command_for("bench_api_pods", argv),
-        tables=tables, goals=goals, notes=notes,
+    return publish(
+        "bench_api_pods",
+        f"API latency with {sizes.pods:,} pods stored",
+        argv,
+        run(sizes),
+        args.json,
     )
-    emit(report, args.json)
-    return report
 
 
 if __name__ == "__main__":

@@ -36,9 +36,8 @@ from benchmarks.common import (
     Summary,
     Table,
     arg_parser,
-    command_for,
-    emit,
     etcd_version,
+    publish,
     run_apiserver,
     run_etcd,
     threaded_load,
@@ -59,8 +58,9 @@ FULL = Sizes(one_client_writes=3000, many_clients=50, writes_per_many_client=100
 QUICK = Sizes(one_client_writes=30, many_clients=50, writes_per_many_client=2)
 
 
-def api_write_load(server: ApiServer, clients: int, per_client: int,
-                   prefix: str) -> tuple[LoadResult, LoadResult]:
+def api_write_load(
+    server: ApiServer, clients: int, per_client: int, prefix: str
+) -> tuple[LoadResult, LoadResult]:
     """Creates then compare-and-swap updates of each client's own ConfigMaps."""
     conns: dict[int, httpx.Client] = {}
     versions: dict[int, list[str]] = {i: [""] * per_client for i in range(clients)}
@@ -113,8 +113,9 @@ def api_write_load(server: ApiServer, clients: int, per_client: int,
     return created, updated
 
 
-def _row(system: str, op: str, clients: int, s: Summary,
-         bases: Sequence[Summary] = ()) -> list[Any]:
+def _row(
+    system: str, op: str, clients: int, s: Summary, bases: Sequence[Summary] = ()
+) -> list[Any]:
     ratios = [f"{s.rate / b.rate:.2f}x" for b in bases] or ["-", "-"]
     return [system, op, clients, s.count, s.rate, s.p50_ms, s.p99_ms, s.max_ms, *ratios]
 
@@ -140,17 +141,29 @@ def run(sizes: Sizes) -> tuple[list[Table], list[Goal], list[str]]:
                 rows.append(_row("kctl API (HTTPS)", op, clients, k, (g, j)))
                 target = 1.0 if clients == 1 else 0.5
                 ratio = k.rate / j.rate
-                goals.append(Goal(
-                    what=f"API {op}, {clients} client(s), vs etcd JSON gateway",
-                    target=f">= {target:.1f}x etcd writes/s",
-                    measured=f"{ratio:.2f}x ({k.rate:,.0f} vs {j.rate:,.0f}/s)",
-                    met=ratio >= target,
-                ))
+                goals.append(
+                    Goal(
+                        what=f"API {op}, {clients} client(s), vs etcd JSON gateway",
+                        target=f">= {target:.1f}x etcd writes/s",
+                        measured=f"{ratio:.2f}x ({k.rate:,.0f} vs {j.rate:,.0f}/s)",
+                        met=ratio >= target,
+                    )
+                )
     table = Table(
         title=f"Writes through the HTTP API ({VALUE_SIZE}-byte data value), etcd "
-              f"{etcd_version()} doing the same puts",
-        columns=["system", "op", "clients", "writes", "writes/s", "p50 ms", "p99 ms",
-                 "max ms", "kctl/etcd gRPC", "kctl/etcd JSON"],
+        f"{etcd_version()} doing the same puts",
+        columns=[
+            "system",
+            "op",
+            "clients",
+            "writes",
+            "writes/s",
+            "p50 ms",
+            "p99 ms",
+            "max ms",
+            "kctl/etcd gRPC",
+            "kctl/etcd JSON",
+        ],
         rows=rows,
     )
     notes = [
@@ -167,15 +180,13 @@ def run(sizes: Sizes) -> tuple[list[Table], list[Goal], list[str]]:
 def main(argv: Sequence[str] | None = None) -> Report:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = arg_parser(__doc__.splitlines()[0]).parse_args(argv)
-    tables, goals, notes = run(QUICK if args.quick else FULL)
-    report = Report(
-        name="bench_api_writes",
-        title="Writes through the HTTP API vs etcd",
-        command=command_for("bench_api_writes", argv),
-        tables=tables, goals=goals, notes=notes,
+    return publish(
+        "bench_api_writes",
+        "Writes through the HTTP API vs etcd",
+        argv,
+        run(QUICK if args.quick else FULL),
+        args.json,
     )
-    emit(report, args.json)
-    return report
 
 
 if __name__ == "__main__":

@@ -40,9 +40,8 @@ from benchmarks.common import (
     Summary,
     Table,
     arg_parser,
-    command_for,
-    emit,
     etcd_version,
+    publish,
     run_etcd,
     temp_dir,
 )
@@ -140,8 +139,11 @@ async def _store_load(url: str, clients: int, per_client: int) -> StoreRun:
             t0 = time.perf_counter()
             await asyncio.gather(*(task(i, lats[i]) for i in range(clients)))
             elapsed = time.perf_counter() - t0
-            return StorePass(LoadResult([x for lat in lats for x in lat], elapsed),
-                             store.stats.transactions - tx0, store.stats.writes - w0)
+            return StorePass(
+                LoadResult([x for lat in lats for x in lat], elapsed),
+                store.stats.transactions - tx0,
+                store.stats.writes - w0,
+            )
 
         # Warm up (first transaction, page cache of the new file) outside the measurement.
         await store.create(Key("configmaps", "warm", "w"), configmap("w", "warm"))
@@ -167,8 +169,9 @@ def store_load(clients: int, per_client: int) -> StoreRun:
 # --- the benchmark -------------------------------------------------------------------
 
 
-def _row(system: str, op: str, clients: int, s: Summary,
-         bases: Sequence[Summary] = (), extra: str = "-") -> list[Any]:
+def _row(
+    system: str, op: str, clients: int, s: Summary, bases: Sequence[Summary] = (), extra: str = "-"
+) -> list[Any]:
     ratios = [f"{s.rate / b.rate:.2f}x" for b in bases] or ["-", "-"]
     return [system, op, clients, s.count, s.rate, s.p50_ms, s.p99_ms, s.max_ms, *ratios, extra]
 
@@ -197,22 +200,43 @@ def run(sizes: Sizes) -> tuple[list[Table], list[Goal], list[str]]:
                 k = results[("kctl", op, clients)]
                 rows.append(_row("etcd gRPC", op, clients, grpc_s))
                 rows.append(_row("etcd JSON gateway", op, clients, json_s))
-                rows.append(_row("kctl store (in-process)", op, clients, k, (grpc_s, json_s),
-                                 passes[op].info()))
+                rows.append(
+                    _row(
+                        "kctl store (in-process)",
+                        op,
+                        clients,
+                        k,
+                        (grpc_s, json_s),
+                        passes[op].info(),
+                    )
+                )
                 target = 1.0 if clients == 1 else 0.5
                 for base_name, base in (("gRPC", grpc_s), ("JSON gateway", json_s)):
                     ratio = k.rate / base.rate
-                    goals.append(Goal(
-                        what=f"store {op}, {clients} client(s), vs etcd {base_name}",
-                        target=f">= {target:.1f}x etcd writes/s",
-                        measured=f"{ratio:.2f}x ({k.rate:,.0f} vs {base.rate:,.0f}/s)",
-                        met=ratio >= target,
-                    ))
+                    goals.append(
+                        Goal(
+                            what=f"store {op}, {clients} client(s), vs etcd {base_name}",
+                            target=f">= {target:.1f}x etcd writes/s",
+                            measured=f"{ratio:.2f}x ({k.rate:,.0f} vs {base.rate:,.0f}/s)",
+                            met=ratio >= target,
+                        )
+                    )
     table = Table(
         title=f"Durable puts, {VALUE_SIZE}-byte payload ({len(value)}-byte object), "
-              f"etcd {etcd_version()} vs kctl store (SQLite WAL)",
-        columns=["system", "op", "clients", "puts", "puts/s", "p50 ms", "p99 ms", "max ms",
-                 "kctl/etcd gRPC", "kctl/etcd JSON", "kctl transactions (fsyncs)"],
+        f"etcd {etcd_version()} vs kctl store (SQLite WAL)",
+        columns=[
+            "system",
+            "op",
+            "clients",
+            "puts",
+            "puts/s",
+            "p50 ms",
+            "p99 ms",
+            "max ms",
+            "kctl/etcd gRPC",
+            "kctl/etcd JSON",
+            "kctl transactions (fsyncs)",
+        ],
         rows=rows,
     )
     notes = [
@@ -230,15 +254,13 @@ def run(sizes: Sizes) -> tuple[list[Table], list[Goal], list[str]]:
 def main(argv: Sequence[str] | None = None) -> Report:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = arg_parser(__doc__.splitlines()[0]).parse_args(argv)
-    tables, goals, notes = run(QUICK if args.quick else FULL)
-    report = Report(
-        name="bench_store_writes",
-        title="Store durable writes vs etcd",
-        command=command_for("bench_store_writes", argv),
-        tables=tables, goals=goals, notes=notes,
+    return publish(
+        "bench_store_writes",
+        "Store durable writes vs etcd",
+        argv,
+        run(QUICK if args.quick else FULL),
+        args.json,
     )
-    emit(report, args.json)
-    return report
 
 
 if __name__ == "__main__":

@@ -38,9 +38,8 @@ from benchmarks.common import (
     Report,
     Table,
     arg_parser,
-    command_for,
-    emit,
     ensure_namespace,
+    publish,
     run_apiserver,
     stop_process,
     summarize,
@@ -126,11 +125,14 @@ def write_paced(server: ApiServer, n: int, rate: float, writers: int) -> Writes:
                         time.sleep(delay)
                     t0 = time.perf_counter()
                     t = time.time()
-                    body = orjson.dumps({
-                        "apiVersion": "v1", "kind": "ConfigMap",
-                        "metadata": {"name": f"w-{i:06d}", "namespace": NAMESPACE},
-                        "data": {"i": str(i), "t": repr(t)},
-                    })
+                    body = orjson.dumps(
+                        {
+                            "apiVersion": "v1",
+                            "kind": "ConfigMap",
+                            "metadata": {"name": f"w-{i:06d}", "namespace": NAMESPACE},
+                            "data": {"i": str(i), "t": repr(t)},
+                        }
+                    )
                     r = c.post(path, content=body, headers=headers)
                     w.latency[i] = time.perf_counter() - t0
                     w.sent[i] = t
@@ -140,8 +142,7 @@ def write_paced(server: ApiServer, n: int, rate: float, writers: int) -> Writes:
             except BaseException as exc:  # noqa: BLE001 - re-raised below
                 errors.append(exc)
 
-        threads = [threading.Thread(target=writer, args=(k,), daemon=True)
-                   for k in range(writers)]
+        threads = [threading.Thread(target=writer, args=(k,), daemon=True) for k in range(writers)]
         for t in threads:
             t.start()
         for t in threads:
@@ -149,10 +150,18 @@ def write_paced(server: ApiServer, n: int, rate: float, writers: int) -> Writes:
         w.wall = time.perf_counter() - start
         if errors:
             raise LoadError(f"writer failed: {errors[0]!r}") from errors[0]
-        r = clients[0].post(path, content=orjson.dumps({
-            "apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": "end", "namespace": NAMESPACE}, "data": {"end": "1"}}),
-            headers=headers)
+        r = clients[0].post(
+            path,
+            content=orjson.dumps(
+                {
+                    "apiVersion": "v1",
+                    "kind": "ConfigMap",
+                    "metadata": {"name": "end", "namespace": NAMESPACE},
+                    "data": {"end": "1"},
+                }
+            ),
+            headers=headers,
+        )
         if r.status_code != 201:
             raise LoadError(f"create end marker: {r.status_code} {r.text[:300]}")
     finally:
@@ -170,15 +179,35 @@ def run(sizes: Sizes) -> tuple[list[Table], list[Goal], list[str]]:
             r.raise_for_status()
             rv = r.json()["metadata"]["resourceVersion"]
         out = d / "watchers.json"
-        cmd = [sys.executable, "-m", "benchmarks.watchers", "--port", str(server.port),
-               "--ca", str(server.ca), "--namespace", NAMESPACE, "--rv", str(rv),
-               "--watchers", str(sizes.watchers), "--events", str(n),
-               "--timeout", str(sizes.duration + 60), "--out", str(out)]
-        env = {**os.environ, "KCTL_BENCH_TOKEN": server.token,
-               "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO),
-                                                           os.environ.get("PYTHONPATH")]))}
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                                env=env, cwd=REPO)
+        cmd = [
+            sys.executable,
+            "-m",
+            "benchmarks.watchers",
+            "--port",
+            str(server.port),
+            "--ca",
+            str(server.ca),
+            "--namespace",
+            NAMESPACE,
+            "--rv",
+            str(rv),
+            "--watchers",
+            str(sizes.watchers),
+            "--events",
+            str(n),
+            "--timeout",
+            str(sizes.duration + 60),
+            "--out",
+            str(out),
+        ]
+        env = {
+            **os.environ,
+            "KCTL_BENCH_TOKEN": server.token,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+        }
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env, cwd=REPO
+        )
         try:
             _wait_line(proc, b"READY", 60)
             time.sleep(0.2)  # let every stream settle before the first write
@@ -209,25 +238,61 @@ def run(sizes: Sizes) -> tuple[list[Table], list[Goal], list[str]]:
     expected = n * sizes.watchers
     latency = Table(
         title=f"{sizes.watchers} watch streams, {sizes.rate:.0f} creates/s for "
-              f"{sizes.duration:.0f} s (write sent -> event received)",
-        columns=["watchers", "writes", "writes/s achieved", "events expected", "delivered",
-                 "missing", "p50 ms", "p90 ms", "p99 ms", "max ms", "write p50 ms",
-                 "write p99 ms", "send lag p99 ms"],
-        rows=[[sizes.watchers, n, achieved, expected, len(delays), missing, s.p50_ms,
-               s.p90_ms, s.p99_ms, s.max_ms, w.p50_ms, w.p99_ms, lag.p99_ms]],
+        f"{sizes.duration:.0f} s (write sent -> event received)",
+        columns=[
+            "watchers",
+            "writes",
+            "writes/s achieved",
+            "events expected",
+            "delivered",
+            "missing",
+            "p50 ms",
+            "p90 ms",
+            "p99 ms",
+            "max ms",
+            "write p50 ms",
+            "write p99 ms",
+            "send lag p99 ms",
+        ],
+        rows=[
+            [
+                sizes.watchers,
+                n,
+                achieved,
+                expected,
+                len(delays),
+                missing,
+                s.p50_ms,
+                s.p90_ms,
+                s.p99_ms,
+                s.max_ms,
+                w.p50_ms,
+                w.p99_ms,
+                lag.p99_ms,
+            ]
+        ],
     )
     cpu = Table(
         title="CPU during the writing phase (% of one core; the machine has 2)",
         columns=["API server", "writer process", "watcher process"],
-        rows=[[f"{(srv1 - srv0) / wall * 100:.0f}%", f"{(me1 - me0) / wall * 100:.0f}%",
-               f"{result['cpu_s'] / result['wall_s'] * 100:.0f}%"]],
+        rows=[
+            [
+                f"{(srv1 - srv0) / wall * 100:.0f}%",
+                f"{(me1 - me0) / wall * 100:.0f}%",
+                f"{result['cpu_s'] / result['wall_s'] * 100:.0f}%",
+            ]
+        ],
     )
     held = achieved >= 0.95 * sizes.rate
     goals = [
-        Goal("watch delivery p99, 100 watchers at 200 writes/s", "<= 20 ms",
-             f"{s.p99_ms:.1f} ms at {achieved:.0f} writes/s"
-             + ("" if held else " (rate NOT held)") + (f", {missing} missing" if missing else ""),
-             s.p99_ms <= 20.0 and missing == 0 and held),
+        Goal(
+            "watch delivery p99, 100 watchers at 200 writes/s",
+            "<= 20 ms",
+            f"{s.p99_ms:.1f} ms at {achieved:.0f} writes/s"
+            + ("" if held else " (rate NOT held)")
+            + (f", {missing} missing" if missing else ""),
+            s.p99_ms <= 20.0 and missing == 0 and held,
+        ),
     ]
     notes = [
         "Latency is measured from just before the write's POST, so it includes the write "
@@ -240,8 +305,10 @@ def run(sizes: Sizes) -> tuple[list[Table], list[Goal], list[str]]:
     if result["errors"]:
         notes.append(f"Watcher stream errors: {result['errors']}")
     if (sizes.watchers, sizes.rate) != (FULL.watchers, FULL.rate):
-        goals[0].what = (f"watch delivery p99, {sizes.watchers} watchers at "
-                         f"{sizes.rate:.0f} writes/s (reduced run)")
+        goals[0].what = (
+            f"watch delivery p99, {sizes.watchers} watchers at "
+            f"{sizes.rate:.0f} writes/s (reduced run)"
+        )
     return [latency, cpu], goals, notes
 
 
@@ -260,15 +327,9 @@ def main(argv: Sequence[str] | None = None) -> Report:
         duration=args.duration or base.duration,
         writers=args.writers or base.writers,
     )
-    tables, goals, notes = run(sizes)
-    report = Report(
-        name="bench_watch_latency",
-        title="Watch latency through the HTTP API",
-        command=command_for("bench_watch_latency", argv),
-        tables=tables, goals=goals, notes=notes,
+    return publish(
+        "bench_watch_latency", "Watch latency through the HTTP API", argv, run(sizes), args.json
     )
-    emit(report, args.json)
-    return report
 
 
 if __name__ == "__main__":

@@ -190,8 +190,9 @@ def temp_dir(prefix: str) -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def stop_process(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM,
-                 timeout: float = 10.0) -> None:
+def stop_process(
+    proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 10.0
+) -> None:
     """Stop one process we started, by its PID: ``sig``, then SIGKILL after ``timeout``."""
     if proc.poll() is not None:
         return
@@ -250,18 +251,32 @@ def run_etcd(timeout: float = 30.0) -> Iterator[Etcd]:
         log_path = base / "etcd.log"
         client, peer = free_port(), free_port()
         cmd = [
-            "etcd", "--name", "s1", "--data-dir", str(data_dir),
-            "--listen-client-urls", f"http://127.0.0.1:{client}",
-            "--advertise-client-urls", f"http://127.0.0.1:{client}",
-            "--listen-peer-urls", f"http://127.0.0.1:{peer}",
-            "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
-            "--initial-cluster", f"s1=http://127.0.0.1:{peer}",
-            "--initial-cluster-state", "new",
-            "--log-level", "warn", "--logger", "zap",
+            "etcd",
+            "--name",
+            "s1",
+            "--data-dir",
+            str(data_dir),
+            "--listen-client-urls",
+            f"http://127.0.0.1:{client}",
+            "--advertise-client-urls",
+            f"http://127.0.0.1:{client}",
+            "--listen-peer-urls",
+            f"http://127.0.0.1:{peer}",
+            "--initial-advertise-peer-urls",
+            f"http://127.0.0.1:{peer}",
+            "--initial-cluster",
+            f"s1=http://127.0.0.1:{peer}",
+            "--initial-cluster-state",
+            "new",
+            "--log-level",
+            "warn",
+            "--logger",
+            "zap",
         ]
         with open(log_path, "wb") as log:
-            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL)
+            proc = subprocess.Popen(
+                cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )
         etcd = Etcd(proc, data_dir, client, log_path)
         try:
             deadline = time.monotonic() + timeout
@@ -330,7 +345,10 @@ def apiserver_available() -> str | None:
     try:
         out = subprocess.run(
             [sys.executable, "-m", "kctl.cli.main", "apiserver", "--help"],
-            capture_output=True, text=True, timeout=60, check=False,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"kctl apiserver --help failed: {exc}"
@@ -338,7 +356,10 @@ def apiserver_available() -> str | None:
         return f"kctl apiserver --help exited {out.returncode}: {(out.stderr or out.stdout)[-500:]}"
     probe = subprocess.run(
         [sys.executable, "-c", "import kctl.server.main"],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     if probe.returncode != 0:
         return f"kctl.server.main does not import: {probe.stderr.strip().splitlines()[-1:]}"
@@ -353,18 +374,29 @@ def run_apiserver(extra_args: Sequence[str] = (), timeout: float = 90.0) -> Iter
         data_dir.mkdir()
         log_path = base / "apiserver.log"
         port = free_port()
-        cmd = [sys.executable, "-m", "kctl.cli.main", "apiserver", "--data-dir", str(data_dir),
-               "--listen", f"127.0.0.1:{port}", *extra_args]
+        cmd = [
+            sys.executable,
+            "-m",
+            "kctl.cli.main",
+            "apiserver",
+            "--data-dir",
+            str(data_dir),
+            "--listen",
+            f"127.0.0.1:{port}",
+            *extra_args,
+        ]
         with open(log_path, "wb") as log:
-            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, cwd=base)
+            proc = subprocess.Popen(
+                cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=base
+            )
         server = ApiServer(proc, data_dir, port, log_path)
         try:
             deadline = time.monotonic() + timeout
             while True:
                 if proc.poll() is not None:
                     raise RuntimeError(
-                        f"kctl apiserver exited with {proc.returncode}:\n{server.logs()}")
+                        f"kctl apiserver exited with {proc.returncode}:\n{server.logs()}"
+                    )
                 if server.ca.exists() and server.kubeconfig.exists():
                     try:
                         r = httpx.get(f"{server.url}/readyz", verify=str(server.ca), timeout=2)
@@ -387,8 +419,10 @@ def run_apiserver(extra_args: Sequence[str] = (), timeout: float = 90.0) -> Iter
 
 def ensure_namespace(client: httpx.Client, name: str) -> None:
     """Create a namespace unless it exists (a namespaced create needs it)."""
-    r = client.post("/api/v1/namespaces", json={
-        "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    r = client.post(
+        "/api/v1/namespaces",
+        json={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}},
+    )
     if r.status_code not in (200, 201, 409):
         raise RuntimeError(f"creating namespace {name}: {r.status_code} {r.text[:300]}")
 
@@ -437,10 +471,13 @@ class Report:
     def from_json(cls, text: str) -> Report:
         d = json.loads(text)
         return cls(
-            name=d["name"], title=d["title"], command=d["command"],
+            name=d["name"],
+            title=d["title"],
+            command=d["command"],
             tables=[Table(**t) for t in d["tables"]],
             goals=[Goal(**g) for g in d["goals"]],
-            notes=list(d["notes"]), machine=dict(d.get("machine", {})),
+            notes=list(d["notes"]),
+            machine=dict(d.get("machine", {})),
         )
 
     def text(self) -> str:
@@ -493,16 +530,22 @@ def _text_table(columns: list[str], rows: list[list[Any]]) -> list[str]:
     widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
     lines = []
     for k, r in enumerate(cells):
-        lines.append("  ".join(c.rjust(w) if k and i else c.ljust(w)
-                               for i, (c, w) in enumerate(zip(r, widths, strict=True))))
+        lines.append(
+            "  ".join(
+                c.rjust(w) if k and i else c.ljust(w)
+                for i, (c, w) in enumerate(zip(r, widths, strict=True))
+            )
+        )
         if k == 0:
             lines.append("  ".join("-" * w for w in widths))
     return lines
 
 
 def _md_table(columns: list[str], rows: list[list[Any]]) -> list[str]:
-    lines = ["| " + " | ".join(columns) + " |",
-             "|" + "|".join("---" if i == 0 else "---:" for i in range(len(columns))) + "|"]
+    lines = [
+        "| " + " | ".join(columns) + " |",
+        "|" + "|".join("---" if i == 0 else "---:" for i in range(len(columns))) + "|",
+    ]
     lines += ["| " + " | ".join(fmt(c).replace("|", "\\|") for c in r) + " |" for r in rows]
     return lines
 
@@ -573,3 +616,24 @@ def emit(report: Report, json_path: str | None) -> None:
     print(report.text(), flush=True)
     if json_path:
         Path(json_path).write_text(report.to_json())
+
+
+def publish(
+    name: str,
+    title: str,
+    argv: Sequence[str],
+    results: tuple[list[Table], list[Goal], list[str]],
+    json_path: str | None,
+) -> Report:
+    """The end of every benchmark's ``main``: its report, printed (and written as JSON)."""
+    tables, goals, notes = results
+    report = Report(
+        name=name,
+        title=title,
+        command=command_for(name, argv),
+        tables=tables,
+        goals=goals,
+        notes=notes,
+    )
+    emit(report, json_path)
+    return report

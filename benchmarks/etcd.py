@@ -54,8 +54,9 @@ def registry_keys(namespace: str) -> KeyFn:
     return key
 
 
-def json_put_load(etcd: Etcd, clients: int, puts_per_client: int, value: bytes,
-                  key_of: KeyFn) -> LoadResult:
+def json_put_load(
+    etcd: Etcd, clients: int, puts_per_client: int, value: bytes, key_of: KeyFn
+) -> LoadResult:
     """``clients`` threads, each with its own keep-alive httpx client, each doing puts."""
     conns: dict[int, httpx.Client] = {}
     value_b64 = base64.b64encode(value).decode()
@@ -64,8 +65,9 @@ def json_put_load(etcd: Etcd, clients: int, puts_per_client: int, value: bytes,
         c = httpx.Client(base_url=etcd.url, timeout=30)
         conns[i] = c
         # Warm the connection so the first timed op does not pay for the TCP handshake.
-        c.post("/v3/kv/put", json={"key": base64.b64encode(b"/warm").decode(),
-                                   "value": value_b64}).raise_for_status()
+        c.post(
+            "/v3/kv/put", json={"key": base64.b64encode(b"/warm").decode(), "value": value_b64}
+        ).raise_for_status()
 
         def op(j: int) -> object:
             key = base64.b64encode(key_of(i, j)).decode()
@@ -82,14 +84,17 @@ def json_put_load(etcd: Etcd, clients: int, puts_per_client: int, value: bytes,
     return threaded_load(clients, puts_per_client, setup, teardown)
 
 
-def grpc_put_load(etcd: Etcd, clients: int, puts_per_client: int, value: bytes,
-                  key_of: KeyFn) -> LoadResult:
+def grpc_put_load(
+    etcd: Etcd, clients: int, puts_per_client: int, value: bytes, key_of: KeyFn
+) -> LoadResult:
     """``clients`` threads, each with its own gRPC channel, each doing blocking puts."""
     channels: dict[int, grpc.Channel] = {}
 
     def setup(i: int) -> Callable[[int], object]:
         # A local subchannel pool keeps the channels from sharing one HTTP/2 connection.
-        ch = grpc.insecure_channel(etcd.grpc_target, options=[("grpc.use_local_subchannel_pool", 1)])
+        ch = grpc.insecure_channel(
+            etcd.grpc_target, options=[("grpc.use_local_subchannel_pool", 1)]
+        )
         channels[i] = ch
         put = ch.unary_unary(PUT_METHOD, request_serializer=None, response_deserializer=None)
         put(encode_put_request(b"/warm", value), timeout=30)
@@ -108,10 +113,14 @@ def grpc_put_load(etcd: Etcd, clients: int, puts_per_client: int, value: bytes,
 def count_keys(etcd: Etcd, prefix: bytes) -> int:
     """How many keys etcd holds under ``prefix`` (to check every put landed)."""
     end = prefix[:-1] + bytes([prefix[-1] + 1])
-    r = httpx.post(f"{etcd.url}/v3/kv/range", json={
-        "key": base64.b64encode(prefix).decode(),
-        "range_end": base64.b64encode(end).decode(),
-        "count_only": True,
-    }, timeout=30)
+    r = httpx.post(
+        f"{etcd.url}/v3/kv/range",
+        json={
+            "key": base64.b64encode(prefix).decode(),
+            "range_end": base64.b64encode(end).decode(),
+            "count_only": True,
+        },
+        timeout=30,
+    )
     r.raise_for_status()
     return int(r.json().get("count", 0))

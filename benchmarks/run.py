@@ -87,8 +87,14 @@ class Attempt:
 
 
 def attempt(name: str, json_path: Path, quick: bool, timeout: float) -> Attempt:
-    args = [sys.executable, "-m", f"benchmarks.{name}", *(["--quick"] if quick else []),
-            "--json", str(json_path)]
+    args = [
+        sys.executable,
+        "-m",
+        f"benchmarks.{name}",
+        *(["--quick"] if quick else []),
+        "--json",
+        str(json_path),
+    ]
     command = " ".join(["python", "-m", f"benchmarks.{name}", *(["--quick"] if quick else [])])
     started = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     json_path.unlink(missing_ok=True)
@@ -105,30 +111,51 @@ def attempt(name: str, json_path: Path, quick: bool, timeout: float) -> Attempt:
     if failure is None and json_path.exists():
         report = Report.from_json(json_path.read_text())
     else:
-        report = Report(name=name, title=name, command=command,
-                        notes=[f"FAILED: {failure or 'no report written'} "
-                               "(see the run's output for the error)."])
-    report.machine = {**(report.machine or machine_info()), "measured": started,
-                      "source": source_state(),
-                      "other processes' CPU during the run": f"{others * 100:.0f}% of one core"}
+        report = Report(
+            name=name,
+            title=name,
+            command=command,
+            notes=[
+                f"FAILED: {failure or 'no report written'} (see the run's output for the error)."
+            ],
+        )
+    report.machine = {
+        **(report.machine or machine_info()),
+        "measured": started,
+        "source": source_state(),
+        "other processes' CPU during the run": f"{others * 100:.0f}% of one core",
+    }
     print(f"   other processes' CPU during the run: {others * 100:.0f}% of one core", flush=True)
     return Attempt(report, others, failure is not None)
 
 
-def run_one(name: str, out_dir: Path, quick: bool, timeout: float, idle_wait: float = 0.0,
-            max_other: float = 0.25, attempts: int = 1) -> Report:
+def run_one(
+    name: str,
+    out_dir: Path,
+    quick: bool,
+    timeout: float,
+    idle_wait: float = 0.0,
+    max_other: float = 0.25,
+    attempts: int = 1,
+) -> Report:
     """Run one benchmark, again (up to ``attempts`` times) while other processes used
     more than ``max_other`` cores during it; keep the least disturbed run."""
     json_path = out_dir / f"{name}.json"
     best: Attempt | None = None
     for k in range(max(1, attempts)):
-        print(f"== running python -m benchmarks.{name}{' --quick' if quick else ''}"
-              + (f" (attempt {k + 1}/{attempts})" if attempts > 1 else ""), flush=True)
+        print(
+            f"== running python -m benchmarks.{name}{' --quick' if quick else ''}"
+            + (f" (attempt {k + 1}/{attempts})" if attempts > 1 else ""),
+            flush=True,
+        )
         if idle_wait > 0:
             wait_idle(idle_wait, max_other)
         a = attempt(name, json_path, quick, timeout)
-        if best is None or (best.failed and not a.failed) or \
-                (a.failed == best.failed and a.others < best.others):
+        if (
+            best is None
+            or (best.failed and not a.failed)
+            or (a.failed == best.failed and a.others < best.others)
+        ):
             best = a
         if a.failed or a.others <= max_other:
             break
@@ -136,7 +163,8 @@ def run_one(name: str, out_dir: Path, quick: bool, timeout: float, idle_wait: fl
     if best.others > max_other and not best.failed:
         best.report.notes.append(
             f"Disturbed run: other processes used {best.others * 100:.0f}% of a core while it "
-            f"ran (best of {attempts} attempts); treat its figures as pessimistic.")
+            f"ran (best of {attempts} attempts); treat its figures as pessimistic."
+        )
     json_path.write_text(best.report.to_json())
     return best.report
 
@@ -166,16 +194,22 @@ def render(reports: Sequence[Report]) -> str:
         if not r.goals:
             lines.append(f"| {r.name} | - | - | {' '.join(r.notes)[:120]} | - | {others} |")
         for g in r.goals:
-            lines.append(f"| {r.name} | {g.what} | {g.target} | {g.measured} | "
-                         f"{'yes' if g.met else '**no**'} | {others} |")
+            lines.append(
+                f"| {r.name} | {g.what} | {g.target} | {g.measured} | "
+                f"{'yes' if g.met else '**no**'} | {others} |"
+            )
     lines.append("")
     for r in reports:
         md = r.markdown().rstrip()
         when = r.machine.get("measured", "?")
         src = r.machine.get("source", "?")
         others = r.machine.get("other processes' CPU during the run", "?")
-        lines += [md, "", f"_Measured {when} at {src}; CPU used by other processes during "
-                  f"the run: {others}._", ""]
+        lines += [
+            md,
+            "",
+            f"_Measured {when} at {src}; CPU used by other processes during the run: {others}._",
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -190,20 +224,39 @@ def load_saved() -> list[Report]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("names", nargs="*", metavar="NAME",
-                   help=f"benchmarks to run (default: all): {', '.join(BENCHMARKS)}")
+    p.add_argument(
+        "names",
+        nargs="*",
+        metavar="NAME",
+        help=f"benchmarks to run (default: all): {', '.join(BENCHMARKS)}",
+    )
     p.add_argument("--quick", action="store_true", help="small runs, printed only")
-    p.add_argument("--render-only", action="store_true",
-                   help="rewrite RESULTS.md from benchmarks/results/ without running anything")
+    p.add_argument(
+        "--render-only",
+        action="store_true",
+        help="rewrite RESULTS.md from benchmarks/results/ without running anything",
+    )
     p.add_argument("--timeout", type=float, default=1800.0, help="seconds per benchmark")
-    p.add_argument("--idle-wait", type=float, default=300.0,
-                   help="before each run, wait up to this many seconds for other processes "
-                        "to use less than --max-other cores (0: do not wait)")
-    p.add_argument("--max-other", type=float, default=0.25,
-                   help="cores other processes may use during a run before it counts as "
-                        "disturbed and is repeated")
-    p.add_argument("--attempts", type=int, default=3,
-                   help="runs of a disturbed benchmark before keeping the least disturbed")
+    p.add_argument(
+        "--idle-wait",
+        type=float,
+        default=300.0,
+        help="before each run, wait up to this many seconds for other processes "
+        "to use less than --max-other cores (0: do not wait)",
+    )
+    p.add_argument(
+        "--max-other",
+        type=float,
+        default=0.25,
+        help="cores other processes may use during a run before it counts as "
+        "disturbed and is repeated",
+    )
+    p.add_argument(
+        "--attempts",
+        type=int,
+        default=3,
+        help="runs of a disturbed benchmark before keeping the least disturbed",
+    )
     args = p.parse_args(argv)
     unknown = sorted(set(args.names) - set(BENCHMARKS))
     if unknown:
@@ -214,13 +267,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.quick:
             with tempfile.TemporaryDirectory(prefix="kctl-bench-quick-") as d:
                 for name in names:
-                    failed += any(n.startswith("FAILED") for n in
-                                  run_one(name, Path(d), True, args.timeout).notes)
+                    failed += any(
+                        n.startswith("FAILED")
+                        for n in run_one(name, Path(d), True, args.timeout).notes
+                    )
             return 1 if failed else 0
         RESULTS_DIR.mkdir(exist_ok=True)
         for name in names:
-            report = run_one(name, RESULTS_DIR, False, args.timeout, args.idle_wait,
-                             args.max_other, args.attempts)
+            report = run_one(
+                name,
+                RESULTS_DIR,
+                False,
+                args.timeout,
+                args.idle_wait,
+                args.max_other,
+                args.attempts,
+            )
             failed += any(n.startswith("FAILED") for n in report.notes)
     RESULTS_MD.write_text(render(load_saved()))
     print(f"wrote {RESULTS_MD.relative_to(REPO)}", flush=True)

@@ -35,8 +35,9 @@ class StreamError(RuntimeError):
     pass
 
 
-async def _open_watch(host: str, port: int, path: str, token: str,
-                      ctx: ssl.SSLContext) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+async def _open_watch(
+    host: str, port: int, path: str, token: str, ctx: ssl.SSLContext
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     reader, writer = await asyncio.open_connection(host, port, ssl=ctx, limit=1 << 22)
     writer.write(
         f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
@@ -114,16 +115,20 @@ async def _run_stream(w: Watcher, reader: asyncio.StreamReader) -> None:
 async def watch_all(args: argparse.Namespace) -> dict[str, Any]:
     token = os.environ["KCTL_BENCH_TOKEN"]
     ctx = ssl.create_default_context(cafile=args.ca)
-    path = (f"/api/v1/namespaces/{args.namespace}/configmaps"
-            f"?watch=true&resourceVersion={args.rv}&allowWatchBookmarks=true")
+    path = (
+        f"/api/v1/namespaces/{args.namespace}/configmaps"
+        f"?watch=true&resourceVersion={args.rv}&allowWatchBookmarks=true"
+    )
     watchers = [Watcher(args.events) for _ in range(args.watchers)]
     conns = await asyncio.gather(
-        *(_open_watch(args.host, args.port, path, token, ctx) for _ in watchers))
+        *(_open_watch(args.host, args.port, path, token, ctx) for _ in watchers)
+    )
     print("READY", flush=True)
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.monotonic()
-    tasks = [asyncio.ensure_future(_run_stream(w, r)) for w, (r, _) in zip(watchers, conns,
-                                                                           strict=True)]
+    tasks = [
+        asyncio.ensure_future(_run_stream(w, r)) for w, (r, _) in zip(watchers, conns, strict=True)
+    ]
     errors: list[str] = []
     try:
         done, pending = await asyncio.wait(tasks, timeout=args.timeout)
