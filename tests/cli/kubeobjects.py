@@ -32,6 +32,29 @@ Result = subprocess.CompletedProcess[str]
 KLOG_LINE = re.compile(r"^[IWE]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ [^\]]+\] .*\n", re.MULTILINE)
 APPS = "/apis/apps/v1/namespaces/{ns}"
 CORE = "/api/v1/namespaces/{ns}"
+# A minimal Deployment manifest: .format(name=..., replicas=...).
+DEPLOY = """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {name}
+spec:
+  replicas: {replicas}
+  selector:
+    matchLabels: {{app: {name}}}
+  template:
+    metadata:
+      labels: {{app: {name}}}
+    spec:
+      containers:
+      - name: c
+        image: nginx
+"""
+
+
+def revision(apiserver: ApiServerProcess) -> str:
+    """The store's global revision (resourceVersion of a namespace list)."""
+    with apiserver.client() as http:
+        return str(http.get("/api/v1/namespaces").json()["metadata"]["resourceVersion"])
 
 
 class Api:

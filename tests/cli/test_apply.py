@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.kubeobjects import DEPLOY, revision
 from tests.fixtures.apiserver import ApiServerProcess
 from tests.fixtures.cli import Runner
 
@@ -24,28 +25,6 @@ pytestmark = pytest.mark.kubectl
 Result = subprocess.CompletedProcess[str]
 
 CM = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n{extra}data:\n  a: {value!r}\n"
-DEPLOY = """apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: {name}
-spec:
-  replicas: {replicas}
-  selector:
-    matchLabels: {{app: {name}}}
-  template:
-    metadata:
-      labels: {{app: {name}}}
-    spec:
-      containers:
-      - name: c
-        image: nginx
-"""
-
-
-def revision(apiserver: ApiServerProcess) -> str:
-    """The store's global revision (resourceVersion of a namespace list)."""
-    with apiserver.client() as http:
-        return str(http.get("/api/v1/namespaces").json()["metadata"]["resourceVersion"])
 
 
 def manifest(tmp: Path, name: str, text: str) -> str:

@@ -6,32 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.kubeobjects import DEPLOY, revision
 from tests.fixtures.apiserver import ApiServerProcess
 from tests.fixtures.cli import Runner
 
 pytestmark = pytest.mark.kubectl
-
-DEPLOY = """apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: {name}
-spec:
-  replicas: {replicas}
-  selector:
-    matchLabels: {{app: {name}}}
-  template:
-    metadata:
-      labels: {{app: {name}}}
-    spec:
-      containers:
-      - name: c
-        image: nginx
-"""
-
-
-def revision(apiserver: ApiServerProcess) -> str:
-    with apiserver.client() as http:
-        return str(http.get("/api/v1/namespaces").json()["metadata"]["resourceVersion"])
 
 
 def write(tmp: Path, name: str, text: str) -> str:
