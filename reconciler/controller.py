@@ -22,6 +22,7 @@ from kctl.api import errors
 from kctl.client.events import AsyncEventRecorder
 from kctl.client.http import AsyncClient, ConnectionFailed
 from kctl.client.informer import InformerFactory, object_key
+from kctl.client.leaderelection import NotLeader
 from kctl.client.workqueue import RateLimitingQueue, ShutDown
 
 log = logging.getLogger(__name__)
@@ -147,7 +148,7 @@ class QueueController(abc.ABC):
             except errors.Conflict:
                 self.log.debug("%s: conflict on %s, retrying", self.name, key)
                 self.queue.add_rate_limited(key)
-            except (errors.ApiError, ConnectionFailed) as exc:
+            except (errors.ApiError, ConnectionFailed, NotLeader) as exc:
                 self.log.warning("%s: syncing %s: %s", self.name, key, exc)
                 self.queue.add_rate_limited(key)
             except Exception:
