@@ -225,4 +225,7 @@ class FencedClient(AsyncClient):
     async def _run(self, spec: RequestSpec) -> Any:
         if spec.method != "GET" and self._may_write is not None and not self._may_write():
             raise NotLeader(f"not the leader: refusing {spec.method} {spec.path}")
-        return await super()._run(spec)
+        answer = await super()._run(spec)
+        if spec.method != "GET":
+            log.debug("wrote: %s %s", spec.method, spec.path)
+        return answer
