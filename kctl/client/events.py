@@ -34,8 +34,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from kctl.api import errors
-from kctl.api.kinds import ResourceInfo
 from kctl.client.http import ConnectionFailed
+from kctl.client.resources import EVENTS
 
 if TYPE_CHECKING:
     from kctl.client.http import AsyncClient, Client
@@ -45,9 +45,6 @@ log = logging.getLogger(__name__)
 NORMAL = "Normal"
 WARNING = "Warning"
 
-EVENTS = ResourceInfo(
-    group="", version="v1", kind="Event", plural="events", singular="event", namespaced=True
-)
 CACHE_SIZE = 4096
 QUEUE_SIZE = 1000
 SPAM_BURST = 25

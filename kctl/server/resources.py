@@ -273,6 +273,7 @@ class Resources:
             entry = self._existing(info, target.namespace, name)
             current = entry.object()
             new = compute(orjson.loads(entry.value))
+            _check_uid(info, name, current, new)
             new = self.admission.admit_update(info, current, new, opts, track=track)
             if req.dry_run:
                 req.warnings.extend(opts.warnings)
@@ -408,6 +409,16 @@ class Resources:
                 f'fieldValidation must be one of "Ignore", "Warn" or "Strict", not {validation!r}'
             )
         return WriteOptions(manager=manager, field_validation=validation, subresource=subresource)
+
+
+def _check_uid(info: ResourceInfo, name: str, current: dict[str, Any], new: dict[str, Any]) -> None:
+    """A write naming a uid is a precondition on it (kube-apiserver's GuaranteedUpdate): a
+    controller that adopts or releases "the pod with uid X" must not change a namesake."""
+    wanted = (new.get("metadata") or {}).get("uid")
+    actual = current["metadata"].get("uid")
+    if wanted and wanted != actual:
+        why = f"Precondition failed: UID in precondition: {wanted}, UID in object meta: {actual}"
+        raise errors.conflict(info.plural, info.group, name, why)
 
 
 def _same(new: dict[str, Any], current: dict[str, Any]) -> bool:

@@ -457,3 +457,22 @@ def test_discovery_documents(http):
     assert http.get("/version").json()["minor"] == "32"
     kube_config = http.get("/api/v1/namespaces/kube-system/configmaps/kctl-config").json()
     assert kube_config["data"]["serviceCIDR"] == "10.96.0.0/12"
+
+
+@pytest.mark.parametrize("method", ["merge-patch", "put"])
+def test_a_write_naming_another_uid_is_a_failed_precondition(http, method):
+    """Controllers adopt "the pod with uid X": a namesake with another uid must not change."""
+    r = http.post("/api/v1/namespaces/default/configmaps", json={"metadata": {"name": f"uid-{method}"}, "data": {"a": "1"}})
+    assert r.status_code == 201, r.text
+    current = r.json()
+    path = f"/api/v1/namespaces/default/configmaps/uid-{method}"
+    if method == "put":
+        stale = {**current, "metadata": {**current["metadata"], "uid": "not-the-uid"}, "data": {"a": "2"}}
+        r = http.put(path, json=stale)
+    else:
+        r = http.patch(path, content=json.dumps({"metadata": {"uid": "not-the-uid"}, "data": {"a": "2"}}), headers={"Content-Type": "application/merge-patch+json"})
+    assert r.status_code == 409, r.text
+    assert "Precondition failed: UID in precondition: not-the-uid" in r.json()["message"]
+    assert http.get(path).json()["data"] == {"a": "1"}
+    ok = http.patch(path, content=json.dumps({"metadata": {"uid": current["metadata"]["uid"]}, "data": {"a": "3"}}), headers={"Content-Type": "application/merge-patch+json"})
+    assert ok.status_code == 200, ok.text
