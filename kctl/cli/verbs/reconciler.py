@@ -38,6 +38,9 @@ def reconciler(
     flags = current().flags
     level = logging.DEBUG if flags.verbosity >= 4 else logging.INFO
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if flags.verbosity < 8:  # one line per HTTP request only when asked for (-v 8)
+        for noisy in ("httpx", "httpcore"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         timing = LeaseTiming(parse_seconds(lease_duration), parse_seconds(renew_deadline), parse_seconds(retry_period))
         settings = ReconcilerSettings(
