@@ -28,6 +28,11 @@ from kctl.client.workqueue import RateLimitingQueue, ShutDown
 log = logging.getLogger(__name__)
 
 
+class SyncError(Exception):
+    """An expected, retryable failure of a sync (a kind not served yet, content that could
+    not be deleted yet): logged in one line and retried with backoff, no traceback."""
+
+
 class Controller(Protocol):
     """What the reconciler process runs: a name and a coroutine that runs until cancelled."""
 
@@ -148,7 +153,7 @@ class QueueController(abc.ABC):
             except errors.Conflict:
                 self.log.debug("%s: conflict on %s, retrying", self.name, key)
                 self.queue.add_rate_limited(key)
-            except (errors.ApiError, ConnectionFailed, NotLeader) as exc:
+            except (errors.ApiError, ConnectionFailed, NotLeader, SyncError) as exc:
                 self.log.warning("%s: syncing %s: %s", self.name, key, exc)
                 self.queue.add_rate_limited(key)
             except Exception:
