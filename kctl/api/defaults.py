@@ -2,7 +2,7 @@
 
 kube-apiserver defaults every object it decodes (``SetDefaults_*`` in
 ``pkg/apis/*/v1``), and a few admission plugins and create strategies add more on
-create (ServiceAccount, Priority, DefaultTolerationSeconds, the Pod's Pending phase,
+create (ServiceAccount, Priority, the Pod's Pending phase,
 the Namespace's ``kubernetes`` finalizer). Controllers and kubectl rely on the result:
 the deployment controller hashes the defaulted pod template, ``kubectl apply``'s
 three-way diff compares against it, ``rollout status`` reads ``spec.replicas``. So the
@@ -24,9 +24,6 @@ if TYPE_CHECKING:
 
 Obj = dict[str, Any]
 
-DEFAULT_TOLERATION_SECONDS = 300
-NOT_READY_TAINT = "node.kubernetes.io/not-ready"
-UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
 DEFAULT_SCHEDULER = "default-scheduler"
 CLIENT_IP_AFFINITY_SECONDS = 10800
 VOLUME_DEFAULT_MODE = 0o644  # 420
@@ -159,13 +156,6 @@ def _host_network_ports(ctr: Obj) -> None:
             port["hostPort"] = port.get("containerPort")
 
 
-def _tolerates(tolerations: list[Obj], key: str) -> bool:
-    return any(
-        t.get("key") in (key, None, "") and t.get("effect") in ("NoExecute", None, "")
-        for t in tolerations
-    )
-
-
 def qos_class(spec: Obj) -> str:
     """``qos.GetPodQOS``: Guaranteed, Burstable or BestEffort (cpu and memory only)."""
     guaranteed = True
@@ -221,20 +211,6 @@ def _pod(obj: Obj, create: bool) -> None:
     if not spec.get("priorityClassName"):
         _setdefault(spec, "priority", 0)
     _setdefault(spec, "preemptionPolicy", "PreemptLowerPriority")
-    # DefaultTolerationSeconds admission.
-    tolerations = _items(spec, "tolerations")
-    added = [
-        {
-            "key": taint,
-            "operator": "Exists",
-            "effect": "NoExecute",
-            "tolerationSeconds": DEFAULT_TOLERATION_SECONDS,
-        }
-        for taint in (NOT_READY_TAINT, UNREACHABLE_TAINT)
-        if not _tolerates(tolerations, taint)
-    ]
-    if added:
-        spec["tolerations"] = list(spec.get("tolerations") or []) + added
     status = _child(obj, "status")
     _setdefault(status, "phase", "Pending")
     _setdefault(status, "qosClass", qos_class(spec))

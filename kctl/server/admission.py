@@ -6,6 +6,9 @@ generation, deletion fields), status is reset or kept as the kind's strategy say
 defaults are applied, then the object is validated (schema, semantics, immutable
 fields), and field ownership (managedFields) is tracked. Nothing here touches the store:
 a rejected write leaves it exactly as it was.
+
+Mutating admission plugins run after defaulting and before validation, as in
+kube-apiserver; the one kctl has is :class:`DefaultTolerationSeconds`.
 """
 
 from __future__ import annotations
@@ -26,6 +29,53 @@ KEEP_STATUS_ON_CREATE = frozenset({"nodes", "events", "leases.coordination.k8s.i
 SYSTEM_FIELDS = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds")
 
 
+NOT_READY_TAINT = "node.kubernetes.io/not-ready"
+UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
+DEFAULT_TOLERATION_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class DefaultTolerationSeconds:
+    """kube-apiserver's DefaultTolerationSeconds plugin: a pod that does not tolerate the
+    ``not-ready`` / ``unreachable`` NoExecute taints gets an ``Exists`` toleration for each
+    with these seconds, so the node lifecycle controller evicts it from a lost node after
+    5 minutes instead of at once (``--default-not-ready-toleration-seconds``,
+    ``--default-unreachable-toleration-seconds``). Pods only, creates and updates, never
+    subresources (a binding or status write leaves the spec alone)."""
+
+    not_ready_seconds: int = DEFAULT_TOLERATION_SECONDS
+    unreachable_seconds: int = DEFAULT_TOLERATION_SECONDS
+
+    def admit(self, info: ResourceInfo, obj: dict[str, Any], subresource: str) -> None:
+        spec = obj.get("spec")
+        if info.resource != "pods" or subresource or not isinstance(spec, dict):
+            return
+        tolerations = spec.get("tolerations")
+        tolerations = tolerations if isinstance(tolerations, list) else []
+        added = [
+            {"key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": seconds}
+            for key, seconds in (
+                (NOT_READY_TAINT, self.not_ready_seconds),
+                (UNREACHABLE_TAINT, self.unreachable_seconds),
+            )
+            if not any(_tolerates_no_execute(t, key) for t in tolerations)
+        ]
+        if added:
+            spec["tolerations"] = [*tolerations, *added]
+
+
+def _tolerates_no_execute(toleration: Any, key: str) -> bool:
+    """The plugin's test: an empty key or effect counts as a match (values are not
+    looked at, as in Kubernetes)."""
+    if not isinstance(toleration, dict):
+        return False
+    return toleration.get("key") in (key, None, "") and toleration.get("effect") in (
+        "NoExecute",
+        None,
+        "",
+    )
+
+
 @dataclass
 class WriteOptions:
     """Per-request knobs that shape admission."""
@@ -37,8 +87,13 @@ class WriteOptions:
 
 
 class Admission:
-    def __init__(self, validator: Validator) -> None:
+    def __init__(
+        self,
+        validator: Validator,
+        default_tolerations: DefaultTolerationSeconds | None = None,
+    ) -> None:
         self.validator = validator
+        self.default_tolerations = default_tolerations or DefaultTolerationSeconds()
 
     # -- create -------------------------------------------------------------------------
     def admit_create(
@@ -60,6 +115,7 @@ class Admission:
         if info.subresource("status") and info.resource not in KEEP_STATUS_ON_CREATE:
             obj["status"] = _initial_status(info)
         apply_defaults(info, obj)
+        self.default_tolerations.admit(info, obj, opts.subresource)
         self._validate(info, obj, None, opts)
         if track:
             return self._track(info, None, obj, opts)
@@ -80,6 +136,7 @@ class Admission:
             raise errors.BadRequest("metadata must be an object")
         new = _carry_over(info, old, new, opts.subresource)
         apply_defaults(info, new, create=False)
+        self.default_tolerations.admit(info, new, opts.subresource)
         if info.resource in GENERATION_RESOURCES and new.get("spec") != old.get("spec"):
             generation = int(old.get("metadata", {}).get("generation") or 0) + 1
             new["metadata"]["generation"] = generation

@@ -170,55 +170,8 @@ def test_pod_defaults_and_create_admission() -> None:
     assert spec["enableServiceLinks"] is True
     assert spec["serviceAccountName"] == spec["serviceAccount"] == "default"
     assert spec["priority"] == 0 and spec["preemptionPolicy"] == "PreemptLowerPriority"
-    assert spec["tolerations"] == [
-        {
-            "key": "node.kubernetes.io/not-ready",
-            "operator": "Exists",
-            "effect": "NoExecute",
-            "tolerationSeconds": 300,
-        },
-        {
-            "key": "node.kubernetes.io/unreachable",
-            "operator": "Exists",
-            "effect": "NoExecute",
-            "tolerationSeconds": 300,
-        },
-    ]
+    assert "tolerations" not in spec  # DefaultTolerationSeconds is admission's (kctl/server)
     assert obj["status"] == {"phase": "Pending", "qosClass": "Guaranteed"}
-
-
-def test_pod_tolerations_not_duplicated_and_update_skips_admission() -> None:
-    own = {
-        "key": "node.kubernetes.io/unreachable",
-        "operator": "Exists",
-        "effect": "NoExecute",
-        "tolerationSeconds": 5,
-    }
-    pod = {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": "p"},
-        "spec": {"containers": [{"name": "c", "image": "i"}], "tolerations": [own]},
-    }
-    obj = defaulted(copy.deepcopy(pod))
-    assert [t["key"] for t in obj["spec"]["tolerations"]] == [
-        "node.kubernetes.io/unreachable",
-        "node.kubernetes.io/not-ready",
-    ]
-    tolerate_all = defaulted(
-        {
-            **copy.deepcopy(pod),
-            "spec": {
-                "containers": [{"name": "c", "image": "i"}],
-                "tolerations": [{"operator": "Exists"}],
-            },
-        }
-    )
-    assert tolerate_all["spec"]["tolerations"] == [{"operator": "Exists"}]
-    updated = defaulted(copy.deepcopy(pod), create=False)
-    assert updated["spec"]["tolerations"] == [own]
-    assert "serviceAccountName" not in updated["spec"] and "status" not in updated
-    assert updated["spec"]["restartPolicy"] == "Always"  # plain defaults still apply
 
 
 def test_defaulting_is_idempotent() -> None:
