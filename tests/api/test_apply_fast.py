@@ -352,7 +352,7 @@ def test_an_object_that_cannot_be_typed_is_reported_by_its_first_fault(
     assert pods is not None
     pod = bench._pod()
     pod["spec"]["containers"].append({"image": "no-name"})
-    pod["spec"]["tolerations"].append({"key": "k", "operator": "Exists"})
+    pod["spec"].setdefault("tolerations", []).append({"key": "k", "operator": "Exists"})
     pod["spec"]["volumes"] = [{"emptyDir": {}}]
     with caplog.at_level(logging.WARNING, logger="kctl.api.apply.updater"):
         out = track_update(None, pod, "creator", "v1", pods.schema_node(), NOW)

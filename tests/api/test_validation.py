@@ -850,7 +850,7 @@ def test_pod_spec_updates(validator: Validator) -> None:
     new = copy.deepcopy(old)
     new["spec"]["containers"][0]["image"] = "busybox:1.37"
     new["spec"]["activeDeadlineSeconds"] = 60
-    new["spec"]["tolerations"].append({"key": "k", "operator": "Exists"})
+    new["spec"].setdefault("tolerations", []).append({"key": "k", "operator": "Exists"})
     new["metadata"]["labels"] = {"x": "y"}
     new["status"] = {"phase": "Running"}
     assert validation.validate_update(info, old, new) == []
@@ -862,9 +862,11 @@ def test_pod_spec_updates(validator: Validator) -> None:
         "pod updates may not change fields other than `spec.containers[*].image`"
         in causes[0].message
     )
-    removed = copy.deepcopy(old)
+    tolerated = copy.deepcopy(old)
+    tolerated["spec"]["tolerations"] = [{"key": "k", "operator": "Exists"}]
+    removed = copy.deepcopy(tolerated)
     removed["spec"]["tolerations"] = []
-    assert validation.validate_update(info, old, removed)
+    assert validation.validate_update(info, tolerated, removed)  # tolerations may only grow
     # activeDeadlineSeconds may only shrink
     old["spec"]["activeDeadlineSeconds"] = 30
     longer = copy.deepcopy(old)
@@ -1036,3 +1038,16 @@ def test_name_error_messages_match_kube() -> None:
     ]
     assert meta.qualified_name_errors("/a") == ["prefix part must be non-empty"]
     assert meta.dns1123_label_errors("a" * 64)[0] == "must be no more than 63 characters"
+
+
+def test_node_pod_cidr_may_be_set_once() -> None:
+    info = REGISTRY.resolve("nodes")
+    old = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n"}, "spec": {}}
+    assigned = copy.deepcopy(old)
+    assigned["spec"] = {"podCIDR": "10.244.1.0/24", "podCIDRs": ["10.244.1.0/24"]}
+    assert validation.validate_update(info, old, assigned) == []
+    moved = copy.deepcopy(assigned)
+    moved["spec"] = {"podCIDR": "10.244.2.0/24", "podCIDRs": ["10.244.2.0/24"]}
+    causes = validation.validate_update(info, assigned, moved)
+    assert [(c.field, c.reason) for c in causes] == [("spec.podCIDRs", "FieldValueForbidden")]
+    assert validation.validate_update(info, assigned, copy.deepcopy(assigned)) == []

@@ -120,6 +120,16 @@ def _service_update(errs: Errors, old: dict[str, Any], new: dict[str, Any]) -> N
         errs.invalid("spec.clusterIPs[0]", [new_ip], "may not change once set")
 
 
+def _node_update(errs: Errors, old: dict[str, Any], new: dict[str, Any]) -> None:
+    """ValidateNodeUpdate: a node's pod CIDRs may go from unset to set, never change."""
+    old_spec, new_spec = as_dict(old.get("spec")), as_dict(new.get("spec"))
+    for field in ("podCIDR", "podCIDRs"):
+        before, after = old_spec.get(field), new_spec.get(field)
+        if before and not _same(before, after):
+            errs.forbidden("spec.podCIDRs", 'node updates may not change podCIDR except from "" to valid')
+            return
+
+
 def _immutable_data(
     sections: tuple[str, ...],
 ) -> Callable[[Errors, dict[str, Any], dict[str, Any]], None]:
@@ -146,6 +156,7 @@ UpdateRule = Callable[[Errors, dict[str, Any], dict[str, Any]], None]
 
 UPDATE_RULES: dict[tuple[str, str], tuple[UpdateRule, ...]] = {
     ("", "Pod"): (_pod_update,),
+    ("", "Node"): (_node_update,),
     ("", "Service"): (_service_update,),
     ("", "ConfigMap"): (_immutable_data(("data", "binaryData")),),
     ("", "Secret"): (_secret_update,),
