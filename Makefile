@@ -5,7 +5,7 @@ PYTHON ?= python3
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: help setup lint test demo bench
+.PHONY: help setup lint test demo bench proto
 .NOTPARALLEL:
 
 help:
@@ -14,6 +14,7 @@ help:
 	@echo "make setup  install what is missing (apt, pip -e '.[test]')"
 	@echo "make lint   ruff, import-linter (layering contracts), mypy"
 	@echo "make bench  run the benchmarks (benchmarks/run.py), record benchmarks/RESULTS.md"
+	@echo "make proto  regenerate node/runtime/cri/api_pb2*.py from api.proto (grpcio-tools)"
 
 setup:
 	bash scripts/setup.sh
@@ -33,3 +34,13 @@ demo: setup
 # benchmarks/RESULTS.md; BENCH_ARGS=--quick for the small variants, or name benchmarks.
 bench: setup
 	$(PYTHON) -m benchmarks.run $(BENCH_ARGS)
+
+# The CRI subset's generated modules are committed; regenerate after editing api.proto.
+# Run from the checkout's root so the generated code imports `node.runtime.cri.api_pb2`.
+# Generated files carry `ruff: noqa` and `fmt: off` headers: they are not ours to restyle.
+CRI_PROTO := node/runtime/cri/api.proto
+proto:
+	$(PYTHON) -m grpc_tools.protoc -I. --python_out=. --pyi_out=. --grpc_python_out=. $(CRI_PROTO)
+	@for f in $(CRI_PROTO:.proto=_pb2.py) $(CRI_PROTO:.proto=_pb2.pyi) $(CRI_PROTO:.proto=_pb2_grpc.py); do \
+	  sed -i '1{/^# ruff: noqa/!s/^/# ruff: noqa\n# fmt: off\n/}' $$f; \
+	done

@@ -26,10 +26,22 @@ REQUIREMENTS=(
   "etcd-client|command -v etcdctl"
   "git|command -v git"
   "iptables|command -v iptables && command -v iptables-restore"
+  # pod networking: ip(8) for network namespaces (the node's tests, diagnostics)
+  "iproute2|command -v ip"
   # a static busybox: it is copied as is into the local example image
   "busybox-static|b=\$(command -v busybox) && ! ldd \"\$b\""
   "ca-certificates|[ -s /etc/ssl/certs/ca-certificates.crt ]"
   "curl|command -v curl"
+  # the node agent's container runtime: containerd (with ctr and the runc shim), runc, CNI
+  "containerd|command -v containerd && command -v ctr && command -v containerd-shim-runc-v2"
+  "runc|command -v runc"
+  "containernetworking-plugins|for p in bridge host-local portmap loopback; do [ -x /usr/lib/cni/\$p ] || exit 1; done"
+  "conntrack|command -v conntrack"
+  # a local OCI registry on loopback (kctl image push; pods pull from it through CRI)
+  "docker-registry|command -v docker-registry"
+  # independent readers of the OCI archives kctl image pack writes (tests)
+  "skopeo|command -v skopeo"
+  "umoci|command -v umoci"
 )
 
 missing_packages() {
@@ -170,5 +182,15 @@ else
   log "installing kctl and its test tools: python3 -m pip install -e '.[test]'"
   python3 -m pip install -q -e ".[test]"
   python_ready >/dev/null || { python_ready || true; die "python packages still not ready after pip install"; }
+fi
+# grpcio-tools compiles node/runtime/cri/api.proto (make proto, and the test that the
+# committed generated code is current). It is pinned to the installed grpcio's minor
+# release: the generated code refuses a grpcio older than the grpcio-tools that wrote it.
+grpc_minor=$(python3 -P -c 'import grpc; print(".".join(grpc.__version__.split(".")[:2]))')
+if python3 -P -c "import importlib.metadata as m, sys; sys.exit(not m.version('grpcio-tools').startswith('$grpc_minor.'))" >/dev/null 2>&1; then
+  log "grpcio-tools present (grpcio $grpc_minor)"
+else
+  log "installing grpcio-tools==$grpc_minor.* (matches grpcio)"
+  python3 -m pip install -q "grpcio-tools==$grpc_minor.*"
 fi
 log "ready"
