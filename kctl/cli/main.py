@@ -36,6 +36,7 @@ def apiserver(
     service_cidr: Annotated[str, typer.Option("--service-cidr")] = "10.96.0.0/12",
     cluster_cidr: Annotated[str, typer.Option("--cluster-cidr")] = "10.244.0.0/16",
     cluster_dns: Annotated[str, typer.Option("--cluster-dns")] = "10.96.0.10",
+    service_node_port_range: Annotated[str, typer.Option("--service-node-port-range", help="NodePort range, FIRST-LAST.")] = "30000-32767",
     insecure_http: Annotated[bool, typer.Option("--insecure-http", help="Serve plain HTTP (local debugging only).")] = False,
 ) -> None:
     """Run the API server: the versioned store behind the Kubernetes REST API."""
@@ -55,6 +56,7 @@ def apiserver(
         service_cidr=service_cidr,
         cluster_cidr=cluster_cidr,
         cluster_dns=cluster_dns,
+        service_node_port_range=service_node_port_range,
     ))
 
 

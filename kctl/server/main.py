@@ -19,6 +19,7 @@ from kctl.api import kinds
 from kctl.api.fields import extract_fields
 from kctl.api.validation import Validator
 from kctl.server.admission import Admission, WriteOptions
+from kctl.server.allocation import AllocationSettings, ServiceAllocator
 from kctl.server.app import ApiApp
 from kctl.server.auth import AllowPrivileged, ChainAuthorizer, NodeAuthorizer, TokenAuthenticator
 from kctl.server.bootstrap import bootstrap
@@ -46,6 +47,7 @@ class ServerSettings:
     service_cidr: str = "10.96.0.0/12"
     cluster_cidr: str = "10.244.0.0/16"
     cluster_dns: str = "10.96.0.10"
+    service_node_port_range: str = "30000-32767"
     store: StoreSettings = field(default_factory=StoreSettings)
 
     @property
@@ -58,6 +60,13 @@ class ServerSettings:
 
     def resolved_store_url(self) -> str:
         return self.store_url or f"sqlite:///{(self.data_dir / 'store.db').resolve()}"
+
+    def allocation(self) -> AllocationSettings:
+        return AllocationSettings(
+            service_cidr=self.service_cidr,
+            node_port_range=self.service_node_port_range,
+            cluster_dns=self.cluster_dns,
+        )
 
     def cluster_config(self) -> dict[str, str]:
         return {
@@ -106,7 +115,7 @@ async def build(settings: ServerSettings) -> Server:
         target=validator.warm, args=(list(registry),), name="validator-warm", daemon=True
     ).start()
     admission = Admission(validator)
-    resources = Resources(store, registry, admission)
+    resources = Resources(store, registry, admission, ServiceAllocator(store, settings.allocation()))
     await _ensure_system_objects(resources, settings)
 
     def pods_on_node(node: str) -> list[dict[str, Any]]:

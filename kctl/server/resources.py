@@ -12,7 +12,9 @@ resourceVersion gets the 409.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -26,6 +28,7 @@ from kctl.api.selectors import parse_field_selector, parse_label_selector
 from kctl.api.table_rows import row_cache
 from kctl.server import deletion
 from kctl.server.admission import Admission, WriteOptions
+from kctl.server.allocation import ServiceAllocator
 from kctl.server.content import decode_body, patch_type
 from kctl.server.request import Request, Response
 from kctl.store import Entry, Key, KeyExists, KeyNotFound, RevisionConflict, Store
@@ -49,6 +52,7 @@ class Resources:
     store: Store
     registry: Registry
     admission: Admission
+    allocator: ServiceAllocator | None = None  # Service cluster IPs and node ports
 
     async def fresh(self) -> None:
         """Several API servers share a PostgreSQL store: before reading its cache, catch up
@@ -141,17 +145,18 @@ class Resources:
         opts = self._write_options(req, req.field_manager())
         obj = self.admission.admit_create(info, obj, opts)
         req.warnings.extend(opts.warnings)
-        if req.dry_run:
-            return Response.json(201, obj)
-        return Response(201, (await self._create(info, obj)).value)
+        return await self._create(info, obj, req.dry_run)
 
-    async def _create(self, info: ResourceInfo, obj: dict[str, Any]) -> Entry:
+    async def _create(self, info: ResourceInfo, obj: dict[str, Any], dry_run: bool) -> Response:
         md = obj["metadata"]
         key = key_of(info, md.get("namespace", ""), md["name"])
-        try:
-            return await self.store.create(key, obj)
-        except KeyExists:
-            raise errors.already_exists(info.plural, info.group, md["name"]) from None
+        async with self._allocating(info, None, obj, dry_run):
+            if dry_run:
+                return Response.json(201, obj)
+            try:
+                return Response(201, (await self.store.create(key, obj)).value)
+            except KeyExists:
+                raise errors.already_exists(info.plural, info.group, md["name"]) from None
 
     # ---------------------------------------------------------------- update (PUT)
     async def update(self, req: Request) -> Response:
@@ -234,10 +239,8 @@ class Resources:
             )
             created = self.admission.admit_create(info, created, opts, track=False)
             req.warnings.extend(opts.warnings)
-            if req.dry_run:
-                return Response.json(201, created)
             try:
-                return Response(201, (await self._create(info, created)).value)
+                return await self._create(info, created, req.dry_run)
             except errors.AlreadyExists:
                 pass  # lost a race with another creator: apply over it below
 
@@ -274,30 +277,46 @@ class Resources:
             current = entry.object()
             new = compute(orjson.loads(entry.value))
             _check_uid(info, name, current, new)
+            if self.allocator is not None:
+                new = self.allocator.prepare_update(info, current, new, opts.subresource)
             new = self.admission.admit_update(info, current, new, opts, track=track)
-            if req.dry_run:
-                req.warnings.extend(opts.warnings)
-                return new
-            new["metadata"]["resourceVersion"] = current["metadata"].get("resourceVersion")
-            if _same(new, current):
-                req.warnings.extend(opts.warnings)
-                return entry  # nothing changed: nothing written
-            try:
-                if deletion.finished(new):
-                    result = await self.store.delete(
-                        key, expected_revision=entry.revision, last_state=new
-                    )
-                else:
-                    result = await self.store.update(key, new, entry.revision)
-                req.warnings.extend(opts.warnings)
-                return result
-            except RevisionConflict:
-                if not retry:
-                    break
-                opts.warnings.clear()
-            except KeyNotFound:
-                raise errors.not_found(info.plural, info.group, name) from None
+            async with self._allocating(info, current, new, req.dry_run, opts.subresource):
+                if req.dry_run:
+                    req.warnings.extend(opts.warnings)
+                    return new
+                new["metadata"]["resourceVersion"] = current["metadata"].get("resourceVersion")
+                if _same(new, current):
+                    req.warnings.extend(opts.warnings)
+                    return entry  # nothing changed: nothing written
+                try:
+                    if deletion.finished(new):
+                        result = await self.store.delete(
+                            key, expected_revision=entry.revision, last_state=new
+                        )
+                    else:
+                        result = await self.store.update(key, new, entry.revision)
+                    req.warnings.extend(opts.warnings)
+                    return result
+                except RevisionConflict:
+                    if not retry:
+                        break
+                    opts.warnings.clear()
+                except KeyNotFound:
+                    raise errors.not_found(info.plural, info.group, name) from None
         raise errors.conflict(info.plural, info.group, name)
+
+    def _allocating(
+        self,
+        info: ResourceInfo,
+        old: dict[str, Any] | None,
+        new: dict[str, Any],
+        dry_run: bool,
+        subresource: str = "",
+    ) -> AbstractAsyncContextManager[None]:
+        """Around a store write: the Service allocation hold (:mod:`kctl.server.allocation`)."""
+        if self.allocator is None:
+            return contextlib.nullcontext()
+        return self.allocator.allocate(info, old, new, dry_run=dry_run, subresource=subresource)
 
     def _written(self, req: Request, result: Entry | dict[str, Any]) -> Response:
         if isinstance(result, Entry):
