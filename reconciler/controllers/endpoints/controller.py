@@ -28,6 +28,7 @@ from kctl.client.events import WARNING
 from kctl.client.informer import BY_NAMESPACE, object_key, split_key
 from kctl.client.resources import ENDPOINTS, PODS, SERVICES
 from reconciler.controller import ControllerContext, QueueController
+from reconciler.controllers import podstate
 from reconciler.controllers.endpoints import subsets as subsets_mod
 from reconciler.controllers.endpoints.triggertime import (
     ANNOTATION as TRIGGER_TIME,
@@ -36,7 +37,6 @@ from reconciler.controllers.endpoints.triggertime import (
     TriggerTimeTracker,
     format_trigger_time,
 )
-from reconciler.controllers.replicaset import podstate
 
 COMPONENT = "endpoint-controller"
 DEFAULT_WORKERS = 5

@@ -30,7 +30,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from reconciler.controllers.replicaset import podstate
+from reconciler.controllers import podstate
 
 Obj = Mapping[str, Any]
 Subset = dict[str, Any]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from reconciler.controllers.replicaset import podstate
+from reconciler.controllers import podstate
 
 ANNOTATION = "endpoints.kubernetes.io/last-change-trigger-time"
 

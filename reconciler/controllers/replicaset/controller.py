@@ -32,8 +32,8 @@ from kctl.client.events import NORMAL, WARNING
 from kctl.client.informer import BY_NAMESPACE, BY_OWNER_UID, index_by_owner_uid
 from kctl.client.resources import PODS, REPLICASETS
 from reconciler.controller import ControllerContext, QueueController
-from reconciler.controllers import ownership
-from reconciler.controllers.replicaset import podstate, ranking, status
+from reconciler.controllers import ownership, podstate
+from reconciler.controllers.replicaset import ranking, status
 from reconciler.controllers.replicaset.batch import slow_start_batch
 from reconciler.controllers.replicaset.expectations import Expectations
 from reconciler.controllers.replicaset.template import pod_from_template

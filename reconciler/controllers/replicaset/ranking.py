@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.controllers.replicaset import podstate
+from reconciler.controllers import podstate
 
 DELETION_COST = "controller.kubernetes.io/pod-deletion-cost"
 

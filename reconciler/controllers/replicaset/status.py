@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from reconciler.controllers.replicaset import podstate
+from reconciler.controllers import podstate
 
 REPLICA_FAILURE = "ReplicaFailure"
 FAILED_CREATE = "FailedCreate"
