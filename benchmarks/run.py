@@ -36,7 +36,14 @@ from benchmarks.common import REPO, Report, etcd_version, machine_info
 HERE = Path(__file__).resolve().parent
 RESULTS_DIR = HERE / "results"
 RESULTS_MD = HERE / "RESULTS.md"
-BENCHMARKS = ["bench_store_writes", "bench_api_writes", "bench_watch_latency", "bench_api_pods"]
+BENCHMARKS = [
+    "bench_store_writes",
+    "bench_api_writes",
+    "bench_watch_latency",
+    "bench_api_pods",
+    "bench_scheduler",
+    "bench_e2e_hollow",
+]
 
 
 def _git(*args: str) -> str:

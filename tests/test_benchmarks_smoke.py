@@ -81,3 +81,15 @@ def test_api_pods_quick(tmp_path: Path) -> None:
     _assert_measured(report, 5 * 6)
     requests = [row[0] for row in report.tables[1].rows]
     assert any("Table" in r for r in requests)
+
+
+def test_e2e_hollow_quick(tmp_path: Path) -> None:
+    report = _run_quick("bench_e2e_hollow", tmp_path)
+    _assert_measured(report, 6)
+    measures = {row[0]: row[1] for row in report.tables[0].rows}
+    assert measures["apply -> all Running and Ready (s)"] > 0
+
+
+def test_scheduler_quick(tmp_path: Path) -> None:
+    report = _run_quick("bench_scheduler", tmp_path)
+    _assert_measured(report, 4)
