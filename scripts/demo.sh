@@ -52,6 +52,7 @@ PY
 LOG=$DIR/apiserver.log
 KUBECONFIG_FILE=$DIR/admin.kubeconfig
 SERVER_PID=
+COMPONENT_PIDS=()
 
 start_cluster() {
   say "starting the API server: kctl apiserver --data-dir $DIR --listen $HOST:$PORT"
@@ -59,20 +60,42 @@ start_cluster() {
   SERVER_PID=$!
 }
 
-stop_cluster() {
-  [ -n "$SERVER_PID" ] || return 0
-  if kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
+# The reconciler (controllers + scheduler) and the node agents: API clients of the server.
+# Until the containerd runtime is wired into `kctl node`, the demo's nodes are hollow
+# (simulated: pods go Running and Ready without containers, like KWOK).
+start_components() {
+  say "starting the reconciler: kctl reconciler --kubeconfig $KUBECONFIG_FILE"
+  kctl reconciler --kubeconfig "$KUBECONFIG_FILE" >"$DIR/reconciler.log" 2>&1 </dev/null &
+  COMPONENT_PIDS+=($!)
+  say "starting two hollow nodes: kctl node --kubeconfig $KUBECONFIG_FILE --runtime hollow --count 2"
+  kctl node --kubeconfig "$KUBECONFIG_FILE" --runtime hollow --count 2 >"$DIR/nodes.log" 2>&1 </dev/null &
+  COMPONENT_PIDS+=($!)
+}
+
+stop_pid() {
+  local pid=$1 what=$2
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
     for _ in $(seq 50); do
-      kill -0 "$SERVER_PID" 2>/dev/null || break
+      kill -0 "$pid" 2>/dev/null || break
       sleep 0.2
     done
-    if kill -0 "$SERVER_PID" 2>/dev/null; then
-      echo "demo: API server (pid $SERVER_PID) did not stop in 10 s; killing it" >&2
-      kill -KILL "$SERVER_PID" 2>/dev/null || true
+    if kill -0 "$pid" 2>/dev/null; then
+      echo "demo: $what (pid $pid) did not stop in 10 s; killing it" >&2
+      kill -KILL "$pid" 2>/dev/null || true
     fi
   fi
-  wait "$SERVER_PID" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+stop_cluster() {
+  local pid
+  for pid in "${COMPONENT_PIDS[@]}"; do
+    stop_pid "$pid" "component"
+  done
+  COMPONENT_PIDS=()
+  [ -n "$SERVER_PID" ] || return 0
+  stop_pid "$SERVER_PID" "API server"
   SERVER_PID=
 }
 
@@ -119,16 +142,19 @@ k() { kubectl --kubeconfig "$KUBECONFIG_FILE" --cache-dir "$DIR/kubectl-cache" "
 
 start_cluster
 wait_ready
-echo "note: the reconciler (controllers, scheduler) and node agents come in later issues: objects are stored and served, no Pods run yet."
+start_components
 
 say "kubectl apply -f manifests/web.yaml"
 k apply -f "$MANIFEST"
 
+say "kubectl rollout status deployment/web"
+k rollout status deployment/web --timeout=120s
+
 say "kubectl get all"
 k get all
 
-say "kubectl get deploy -o wide"
-k get deploy -o wide
+say "kubectl get nodes,pods,endpoints -o wide"
+k get nodes,pods,endpoints -o wide
 
 if [ "${KCTL_DEMO_WAIT:-}" = 1 ]; then
   say "the cluster stays up until Ctrl-C; in another shell:"

@@ -185,9 +185,11 @@ class Informer:
         label_selector: str | None = None,
         field_selector: str | None = None,
         resync_period: float = 0.0,
+        strip_managed_fields: bool = True,
     ) -> None:
         self.client = client
         self.info = info
+        self.strip_managed_fields = strip_managed_fields
         self.namespace = namespace
         self.label_selector = label_selector
         self.field_selector = field_selector
@@ -312,6 +314,13 @@ class Informer:
         if "kind" not in obj:
             obj["kind"] = self.info.kind
             obj["apiVersion"] = self.info.api_version
+        if self.strip_managed_fields:
+            # client-go's TransformStripManagedFields, as kube-controller-manager and
+            # kube-scheduler use: controllers never read field ownership, and it is often
+            # the largest part of an object.
+            md = obj.get("metadata")
+            if md is not None:
+                md.pop("managedFields", None)
 
     async def _resync_loop(self) -> None:
         while True:

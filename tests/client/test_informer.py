@@ -63,7 +63,11 @@ def test_list_then_watch_with_handlers_and_shared_informers(apiserver: ApiServer
             try:
                 await factory.wait_synced(timeout=10)
                 assert ("add", "before") in seen
-                assert informer.store.get("default/before")["kind"] == "ConfigMap"  # type: ignore[index]
+                cached = informer.store.get("default/before")
+                assert cached is not None and cached["kind"] == "ConfigMap"
+                assert "managedFields" not in cached["metadata"]  # stripped, as client-go's transform
+                live = await client.get(CONFIGMAPS, "before", "default")
+                assert live["metadata"]["managedFields"]
                 await client.create(CONFIGMAPS, cm("after", "default"))
                 await client.patch(CONFIGMAPS, "after", {"data": {"k": "w"}}, "default")
                 await client.delete(CONFIGMAPS, "after", "default")
