@@ -31,6 +31,32 @@ def ctr_binary() -> str:
     return found
 
 
+def _ctr_images(
+    socket: str | Path, namespace: str, verb: str, args: list[str], timeout: float, what: str
+) -> str:
+    """Run ``ctr images VERB --platform <native> ARGS`` against ``socket``; its stdout."""
+    cmd = [
+        ctr_binary(),
+        "--address",
+        str(socket),
+        "--namespace",
+        namespace,
+        "images",
+        verb,
+        "--platform",
+        native_platform_string(),
+        *args,
+    ]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        raise LoadError(f"ctr images {verb} timed out after {timeout:.0f}s") from exc
+    if proc.returncode != 0:
+        detail = (proc.stderr or proc.stdout).strip()
+        raise LoadError(f"{what} failed: {detail}")
+    return proc.stdout
+
+
 def import_archive(
     socket: str | Path,
     archive: str | Path,
@@ -39,28 +65,12 @@ def import_archive(
     timeout: float = 300.0,
 ) -> list[str]:
     """Import ``archive`` into the containerd at ``socket``; returns the image names."""
-    cmd = [
-        ctr_binary(),
-        "--address",
-        str(socket),
-        "--namespace",
-        namespace,
-        "images",
-        "import",
-        "--platform",
-        native_platform_string(),
-        "--all-platforms=false",
-        str(archive),
-    ]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired as exc:
-        raise LoadError(f"ctr images import timed out after {timeout:.0f}s") from exc
-    if proc.returncode != 0:
-        detail = (proc.stderr or proc.stdout).strip()
-        raise LoadError(f"importing {archive} into {socket} failed: {detail}")
+    out = _ctr_images(
+        socket, namespace, "import", ["--all-platforms=false", str(archive)], timeout,
+        f"importing {archive} into {socket}",
+    )
     # ctr prints "unpacking NAME (sha256:...)...done" per image.
-    return re.findall(r"unpacking (\S+) \(", proc.stdout)
+    return re.findall(r"unpacking (\S+) \(", out)
 
 
 def export_image(
@@ -72,23 +82,6 @@ def export_image(
     timeout: float = 300.0,
 ) -> None:
     """Export one image (native platform) from containerd into an OCI archive."""
-    cmd = [
-        ctr_binary(),
-        "--address",
-        str(socket),
-        "--namespace",
-        namespace,
-        "images",
-        "export",
-        "--platform",
-        native_platform_string(),
-        str(dest),
-        name,
-    ]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired as exc:
-        raise LoadError(f"ctr images export timed out after {timeout:.0f}s") from exc
-    if proc.returncode != 0:
-        detail = (proc.stderr or proc.stdout).strip()
-        raise LoadError(f"exporting {name} from {socket} failed: {detail}")
+    _ctr_images(
+        socket, namespace, "export", [str(dest), name], timeout, f"exporting {name} from {socket}"
+    )

@@ -23,9 +23,10 @@ DEFAULT_CNI_BIN_DIR = Path("/usr/lib/cni")  # Debian's containernetworking-plugi
 DEFAULT_MACHINE_DIR = Path("/run/kctl")  # tmpfs: empties on reboot, as iptables does
 DEFAULT_GUARD_CHAIN = "KCTL-SERVICE-GUARD"
 DEFAULT_NOMASQ_CHAIN = "KCTL-POD-NOMASQ"
-# kube-proxy's masquerade bit (--iptables-masquerade-bit 14): traffic the proxy marked
-# for masquerade (hairpin, NodePort on loopback) must not be exempted from it.
-DEFAULT_MASQUERADE_MARK = 0x4000
+# The node proxy's masquerade bit (bit 15: not kube-proxy's 0x4000, so a real kube-proxy
+# on the machine is never confused with ours): traffic the proxy marked for masquerade
+# (hairpin, NodePort on loopback) must not be exempted from it. The proxy uses this value.
+DEFAULT_MASQUERADE_MARK = 0x8000
 CONFLIST_NAME = "10-kctl.conflist"
 
 

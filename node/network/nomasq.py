@@ -8,7 +8,7 @@ POSTROUTING, ``KCTL-POD-NOMASQ``: ``-s <pod CIDR> -d <other pod CIDR> -j ACCEPT`
 every pair of the machine's nodes (an ACCEPT in nat ends NAT processing, so the CNI
 chains appended after it never see the packet).
 
-Packets the node proxy marked for masquerade (kube-proxy's 0x4000 bit: hairpin traffic,
+Packets the node proxy marked for masquerade (its own 0x8000 bit: hairpin traffic,
 NodePorts reached on loopback) RETURN first, so the proxy's own masquerade still
 applies to them wherever its jump sits. Shared by all nodes of the machine, derived
 from the machine registry and removed with the last node, like the guard.

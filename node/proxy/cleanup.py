@@ -1,0 +1,55 @@
+"""Remove everything the proxy put in iptables (``kctl node --cleanup`` of the last node).
+
+Only the proxy's own state goes: the jumps listed in :data:`node.proxy.ruleset.HOOKS`
+(matched exactly, comment included, so nobody else's rule matches) and the chains
+:func:`node.proxy.chains.is_owned` recognises. Other ``KCTL-`` chains (the node
+network's guard and no-masquerade chains) are the network cleanup's. The chains are
+flushed and deleted in one ``iptables-restore --noflush`` per table, after the jumps
+into them are gone. Safe to run again: what is already gone is skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+
+from node.network import iptables as ipt
+from node.proxy import chains
+from node.proxy.ruleset import HOOKS, TABLES
+
+log = logging.getLogger(__name__)
+
+
+def owned_chains(table: str) -> list[str]:
+    done = subprocess.run(
+        ["iptables-save", "-t", table], capture_output=True, text=True, timeout=120
+    )
+    if done.returncode != 0:
+        return []  # the table does not exist: nothing of ours in it
+    names = (
+        line[1:].split(" ", 1)[0] for line in done.stdout.splitlines() if line.startswith(":KCTL-")
+    )
+    return sorted(name for name in names if chains.is_owned(name))
+
+
+def removal_text(table: str, names: list[str]) -> str:
+    if not names:
+        return ""
+    lines = [f"*{table}", *(f":{n} - [0:0]" for n in names), *(f"-X {n}" for n in names), "COMMIT"]
+    return "\n".join(lines) + "\n"
+
+
+def cleanup_proxy() -> list[str]:
+    """Remove the proxy's jumps and chains; returns what was removed, for the report."""
+    removed = []
+    for hook in HOOKS:
+        if ipt.delete_rule(hook.table, hook.chain, list(hook.rule)):
+            removed.append(f"{hook.table} {hook.chain} jump to {hook.rule[-1]}")
+    for table in TABLES:
+        names = owned_chains(table)
+        if names:
+            ipt.restore(removal_text(table, names))
+            removed.extend(f"{table} chain {n}" for n in names)
+    for what in removed:
+        log.info("proxy cleanup: removed %s", what)
+    return removed
