@@ -43,6 +43,7 @@ BENCHMARKS = [
     "bench_api_pods",
     "bench_scheduler",
     "bench_e2e_hollow",
+    "bench_proxy_sync",
 ]
 
 

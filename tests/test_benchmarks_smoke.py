@@ -93,3 +93,8 @@ def test_e2e_hollow_quick(tmp_path: Path) -> None:
 def test_scheduler_quick(tmp_path: Path) -> None:
     report = _run_quick("bench_scheduler", tmp_path)
     _assert_measured(report, 4)
+
+
+def test_proxy_sync_quick(tmp_path: Path) -> None:
+    report = _run_quick("bench_proxy_sync", tmp_path)
+    assert report.goals and all(t.rows for t in report.tables)  # figures are formatted text
