@@ -11,9 +11,13 @@ show. Three client-go behaviours matter to users and to the API server's load:
 * **Spam filtering.** Per source and involved object, a token bucket (burst 25, one
   token per 5 minutes) drops events from something stuck in a hot loop.
 * **Fire and forget.** Recording never blocks or fails the caller: events go through
-  a bounded queue to one background worker (a thread, or a task for the async
-  recorder) that serialises the writes, so a repeat is always patched after its
-  create. Failures are logged and dropped.
+  bounded queues to background workers (a thread for the sync recorder; for the async
+  recorder, :data:`ASYNC_WORKERS` tasks, so a busy scheduler's hundreds of events a
+  second are written concurrently). Events about one object always go to the same
+  worker, which writes them in order, so a repeat is always patched after its create.
+  When a queue is full the event is dropped (client-go drops too); drops are counted
+  and logged as a rate, at most once per :data:`DROP_LOG_SECONDS`, not once each.
+  Failures are logged and dropped.
 
 :class:`EventCorrelator` holds the decisions and is free of I/O; the two recorders
 only differ in how they run the worker.
@@ -46,7 +50,9 @@ NORMAL = "Normal"
 WARNING = "Warning"
 
 CACHE_SIZE = 4096
-QUEUE_SIZE = 1000
+QUEUE_SIZE = 1000  # per worker
+ASYNC_WORKERS = 16
+DROP_LOG_SECONDS = 10.0
 SPAM_BURST = 25
 SPAM_REFILL_SECONDS = 300.0
 
@@ -177,6 +183,68 @@ def _log_failure(action: Action, exc: Exception) -> None:
     )
 
 
+class DropCounter:
+    """Counts events dropped on a full queue and logs them as a rate: the first drop
+    at once, then one line per ``interval`` while drops go on."""
+
+    def __init__(self, component: str, interval: float = DROP_LOG_SECONDS) -> None:
+        self.component = component
+        self.interval = interval
+        self.total = 0
+        self._pending = 0
+        self._since = 0.0
+        self._last_log: float | None = None
+
+    def drop(self, reason: str, obj: Mapping[str, Any], now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        self.total += 1
+        if self._last_log is None or now - self._last_log >= self.interval:
+            if self._pending:
+                rate = self._pending / max(now - self._since, 1e-9)
+                log.warning(
+                    "%s: event queue full, dropped %d events in the last %.0f s (%.0f/s); "
+                    "latest: %s event for %s",
+                    self.component,
+                    self._pending,
+                    now - self._since,
+                    rate,
+                    reason,
+                    _describe(obj),
+                )
+            else:
+                log.warning(
+                    "%s: event queue full, dropping %s event for %s (further drops are "
+                    "reported every %.0f s)",
+                    self.component,
+                    reason,
+                    _describe(obj),
+                    self.interval,
+                )
+            self._last_log, self._since, self._pending = now, now, 0
+        else:
+            self._pending += 1
+
+    def report(self) -> None:
+        """Log what is not reported yet (at shutdown)."""
+        if self._pending:
+            log.warning(
+                "%s: event queue full, dropped %d more events (%d in all)",
+                self.component,
+                self._pending,
+                self.total,
+            )
+            self._pending = 0
+
+
+def _shard(obj: Mapping[str, Any], shards: int) -> int:
+    """The worker for ``obj``'s events: the same object, the same worker."""
+    if shards == 1:
+        return 0
+    meta = obj.get("metadata") or {}
+    key = (obj.get("kind"), meta.get("namespace"), meta.get("name"), meta.get("uid"))
+    return hash(key) % shards
+
+
 # --- sync recorder -------------------------------------------------------------------------
 
 
@@ -189,13 +257,15 @@ class EventRecorder:
         self._queue: queue.Queue[_Item | None] = queue.Queue(QUEUE_SIZE)
         self._worker: threading.Thread | None = None
         self._lock = threading.Lock()
+        self.drops = DropCounter(component)
 
     def event(self, obj: Mapping[str, Any], type: str, reason: str, message: str) -> None:
         try:
             self._ensure_worker()
             self._queue.put_nowait(_Item(obj, type, reason, message, time.time()))
         except queue.Full:
-            log.warning("event queue full, dropping %s event for %s", reason, _describe(obj))
+            with self._lock:
+                self.drops.drop(reason, obj)
         except Exception:  # recording must never hurt the caller
             log.exception("could not queue event %s", reason)
 
@@ -256,42 +326,60 @@ class EventRecorder:
             with contextlib.suppress(queue.Full):
                 self._queue.put_nowait(None)
             worker.join(timeout)
+        with self._lock:
+            self.drops.report()
 
 
 # --- async recorder ------------------------------------------------------------------------
 
 
 class AsyncEventRecorder:
-    """The asyncio twin: ``event()`` is a plain (non-async) call from inside the loop."""
+    """The asyncio twin: ``event()`` is a plain (non-async) call from inside the loop.
+    ``workers`` tasks write concurrently, each with its own queue; an object's events
+    all go to one of them (see the module docstring)."""
 
-    def __init__(self, client: AsyncClient, component: str, host: str | None = None) -> None:
+    def __init__(
+        self,
+        client: AsyncClient,
+        component: str,
+        host: str | None = None,
+        *,
+        workers: int = ASYNC_WORKERS,
+        queue_size: int = QUEUE_SIZE,
+    ) -> None:
         self.client = client
         self.correlator = EventCorrelator(component, host)
-        self._queue: asyncio.Queue[_Item] | None = None
-        self._worker: asyncio.Task[None] | None = None
+        self.drops = DropCounter(component)
+        self._shards = max(1, workers)
+        self._queue_size = queue_size
+        self._queues: list[asyncio.Queue[_Item]] = []
+        self._workers: list[asyncio.Task[None] | None] = []
 
     def event(self, obj: Mapping[str, Any], type: str, reason: str, message: str) -> None:
         try:
-            if self._queue is None:
-                self._queue = asyncio.Queue(QUEUE_SIZE)
-            if self._worker is None or self._worker.done():
-                self._worker = asyncio.get_running_loop().create_task(self._run())
-            self._queue.put_nowait(_Item(obj, type, reason, message, time.time()))
+            if not self._queues:
+                self._queues = [asyncio.Queue(self._queue_size) for _ in range(self._shards)]
+                self._workers = [None] * self._shards
+            i = _shard(obj, self._shards)
+            worker = self._workers[i]
+            if worker is None or worker.done():
+                loop = asyncio.get_running_loop()
+                self._workers[i] = loop.create_task(self._run(self._queues[i]))
+            self._queues[i].put_nowait(_Item(obj, type, reason, message, time.time()))
         except asyncio.QueueFull:
-            log.warning("event queue full, dropping %s event for %s", reason, _describe(obj))
+            self.drops.drop(reason, obj)
         except Exception:
             log.exception("could not queue event %s", reason)
 
-    async def _run(self) -> None:
-        assert self._queue is not None
+    async def _run(self, items: asyncio.Queue[_Item]) -> None:
         while True:
-            item = await self._queue.get()
+            item = await items.get()
             try:
                 await self._record(item)
             except Exception:
                 log.exception("event recorder failed")
             finally:
-                self._queue.task_done()
+                items.task_done()
 
     async def _record(self, item: _Item) -> None:
         action = self.correlator.observe(item.obj, item.type, item.reason, item.message, item.at)
@@ -315,16 +403,20 @@ class AsyncEventRecorder:
             _log_failure(action, exc)
 
     async def flush(self) -> None:
-        if self._queue is not None and self._worker is not None and not self._worker.done():
-            await self._queue.join()
+        for pending, worker in zip(self._queues, self._workers, strict=True):
+            if worker is not None and not worker.done():
+                await pending.join()
 
     async def aclose(self) -> None:
         await self.flush()
-        if self._worker is not None:
-            self._worker.cancel()
+        workers = [w for w in self._workers if w is not None]
+        for worker in workers:
+            worker.cancel()
+        for worker in workers:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
-            self._worker = None
+                await worker
+        self._workers = [None] * len(self._queues)
+        self.drops.report()
 
 
 def _fresh(event: dict[str, Any]) -> dict[str, Any]:

@@ -39,6 +39,7 @@ Design:
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import logging
 import os
@@ -55,12 +56,13 @@ from collections.abc import (
 )
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 import orjson
 
 from kctl.api import errors
+from kctl.client import transport as lean
 from kctl.client.kubeconfig import ClientConfig, load_client_config
 
 if TYPE_CHECKING:
@@ -71,6 +73,7 @@ log = logging.getLogger(__name__)
 USER_AGENT = "kctl/0.1.0"
 DEFAULT_TIMEOUT = 30.0
 WATCH_SLACK = 10.0  # seconds past timeoutSeconds before the client gives up on the server
+MAX_CONNECTIONS = 100
 
 PATCH_TYPES = {
     "json": "application/json-patch+json",
@@ -258,7 +261,12 @@ def parse_watch_line(line: bytes | str) -> tuple[str, dict[str, Any]] | None:
 
 
 def _connection_failed(server: str, exc: Exception) -> ConnectionFailed:
-    if isinstance(exc, httpx.ConnectError) and "ssl" not in str(exc).lower():
+    refused = (
+        exc.refused
+        if isinstance(exc, lean.ConnectError)
+        else isinstance(exc, httpx.ConnectError) and "ssl" not in str(exc).lower()
+    )
+    if refused:
         host = server.split("://", 1)[-1]
         return ConnectionFailed(
             f"The connection to the server {host} was refused - did you specify the right "
@@ -269,9 +277,10 @@ def _connection_failed(server: str, exc: Exception) -> ConnectionFailed:
 
 
 class _TransportErrors:
-    """``with`` block (around sync or async I/O alike) that turns any httpx failure into
-    :class:`ConnectionFailed`. With ``timeout_ends`` a read timeout ends the block quietly:
-    a watch whose ``timeoutSeconds`` (plus slack) ran out without the server closing."""
+    """``with`` block (around sync or async I/O alike) that turns any httpx or
+    :mod:`~kctl.client.transport` failure into :class:`ConnectionFailed`. With
+    ``timeout_ends`` a read timeout ends the block quietly: a watch whose
+    ``timeoutSeconds`` (plus slack) ran out without the server closing."""
 
     def __init__(self, server: str, *, timeout_ends: bool = False) -> None:
         self.server = server
@@ -281,9 +290,9 @@ class _TransportErrors:
         return None
 
     def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> bool:
-        if not isinstance(exc, httpx.HTTPError):
+        if not isinstance(exc, httpx.HTTPError | lean.TransportError):
             return False
-        if self.timeout_ends and isinstance(exc, httpx.ReadTimeout):
+        if self.timeout_ends and isinstance(exc, httpx.ReadTimeout | lean.ReadTimeout):
             return True
         raise _connection_failed(self.server, exc) from None
 
@@ -591,7 +600,7 @@ def _http_options(config: ClientConfig, timeout: float, user_agent: str) -> dict
         "headers": _base_headers(config, user_agent),
         "timeout": httpx.Timeout(timeout),
         "verify": ssl_context(config),
-        "limits": httpx.Limits(max_connections=100, max_keepalive_connections=20),
+        "limits": httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=20),
         "trust_env": False,  # a cluster on loopback must not go through $HTTP_PROXY
     }
     if config.username and config.password and not config.token:
@@ -780,20 +789,101 @@ class AsyncClient(
         httpx.AsyncBaseTransport,
     ]
 ):
-    """The same surface on ``httpx.AsyncClient``: every verb returns an awaitable,
-    ``watch``/``stream_lines`` return async iterators."""
+    """The same surface, asynchronous: every verb returns an awaitable,
+    ``watch``/``stream_lines`` return async iterators.
 
-    _http: httpx.AsyncClient
+    Requests go over :mod:`kctl.client.transport` (a lean keep-alive pool: the
+    scheduler's binding rate depends on it); a client given an httpx ``transport``
+    (tests' ``MockTransport``) sends through ``httpx.AsyncClient`` instead.
+    """
+
+    _http: httpx.AsyncClient | None
+    _pool: lean.ConnectionPool | None
 
     def _open(self, options: dict[str, Any]) -> None:
-        self._http = httpx.AsyncClient(**options)
+        self._http, self._pool = None, None
+        if "transport" in options:
+            self._http = httpx.AsyncClient(**options)
+            return
+        verify = options["verify"]
+        self._pool = lean.ConnectionPool(
+            lean.Endpoint.from_url(
+                self.config.server,
+                verify if isinstance(verify, ssl.SSLContext) else None,
+                self.config.tls_server_name,
+            ),
+            max_connections=MAX_CONNECTIONS,
+            connect_timeout=self.timeout,
+        )
+        headers = dict(options["headers"])
+        auth = options.get("auth")
+        if auth is not None:
+            headers["Authorization"] = _basic_auth(self.config)
+        self._headers = headers
+        self._header_names = {k.lower() for k in headers}
+        self._header_block = lean.header_block(list(headers.items()))
+        self._header_cache: dict[tuple[tuple[str, str], ...], bytes] = {}
+
+    def _lean_headers(self, extra: Mapping[str, str]) -> bytes:
+        """The client's headers with a request's own (which win), encoded; the few
+        distinct combinations (one per content type) are remembered."""
+        if not extra:
+            return self._header_block
+        items = tuple(extra.items())
+        block = self._header_cache.get(items)
+        if block is None:
+            if self._header_names.isdisjoint(k.lower() for k in extra):
+                block = self._header_block + lean.header_block(items)
+            else:
+                names = {k.lower() for k in extra}
+                merged = {k: v for k, v in self._headers.items() if k.lower() not in names}
+                merged.update(extra)
+                block = lean.header_block(list(merged.items()))
+            if len(self._header_cache) < 32:
+                self._header_cache[items] = block
+        return block
 
     async def _run(self, spec: RequestSpec) -> Any:
+        if self._pool is None:
+            assert self._http is not None
+            with self._transport_errors():
+                resp = await self._http.request(**self._send_args(spec))
+            return self._answer(resp)
         with self._transport_errors():
-            resp = await self._http.request(**self._send_args(spec))
-        return self._answer(resp)
+            answer = await self._pool.request(
+                spec.method,
+                _target(spec),
+                self._lean_headers(spec.headers),
+                spec.content,
+                self.timeout,
+            )
+        for value in answer.header_list("warning"):
+            self.on_warning(warning_text(value))
+        return decode_response(answer.status, answer.body, answer.header("content-type"))
 
     async def _stream(self, stream: StreamSpec[ItemT]) -> AsyncGenerator[ItemT, None]:
+        if self._pool is None:
+            async for item in self._httpx_stream(stream):
+                yield item
+            return
+        spec = stream.build()
+        read = None if stream.timeout_seconds is None else stream.timeout_seconds + WATCH_SLACK
+        with self._transport_errors(stream):
+            resp = await self._pool.stream(
+                spec.method, _target(spec), self._lean_headers(spec.headers), read
+            )
+            try:
+                if resp.status != 200:
+                    raise error_from_response(resp.status, await resp.aread())
+                async for line in resp.aiter_lines():
+                    parsed = stream.parse(line)
+                    if parsed is not None:
+                        yield parsed
+            finally:
+                await resp.aclose()
+
+    async def _httpx_stream(self, stream: StreamSpec[ItemT]) -> AsyncGenerator[ItemT, None]:
+        assert self._http is not None
         args = self._stream_args(stream)
         with self._transport_errors(stream):
             async with self._http.stream(**args) as resp:
@@ -805,7 +895,10 @@ class AsyncClient(
                         yield item
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        if self._pool is not None:
+            await self._pool.aclose()
+        if self._http is not None:
+            await self._http.aclose()
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -813,3 +906,21 @@ class AsyncClient(
     async def __aexit__(self, *exc: object) -> None:
         with contextlib.suppress(Exception):
             await self.aclose()
+
+
+# Characters left as they are in a request path (RFC 3986 pchar and "/"; "%" keeps
+# escapes the path already has).
+_PATH_SAFE = "/%:@!$&'()*+,;=-._~"
+
+
+def _target(spec: RequestSpec) -> str:
+    """The request target: the path (escaped where it must be) and the query."""
+    path = quote(spec.path, safe=_PATH_SAFE)
+    if not spec.params:
+        return path
+    return f"{path}?{urlencode(spec.params, quote_via=quote)}"
+
+
+def _basic_auth(config: ClientConfig) -> str:
+    pair = f"{config.username}:{config.password}".encode()
+    return "Basic " + base64.b64encode(pair).decode("ascii")

@@ -5,7 +5,7 @@ strategy (:func:`kctl.server.admission._carry_over`). ``scale`` presents
 ``spec.replicas`` of a Deployment or ReplicaSet as an ``autoscaling/v1 Scale`` and
 writes back only that field. ``binding`` is how the scheduler assigns a pod to a node:
 it sets ``spec.nodeName`` once (a second binding is a conflict) and records the
-``PodScheduled`` condition.
+``PodScheduled`` condition, straight on the store (see :func:`create_binding`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from kctl.api.selectors import format_label_selector as selector_to_string
 from kctl.server.admission import WriteOptions
 from kctl.server.content import decode_body, patch_type
 from kctl.server.request import Request, Response
-from kctl.server.resources import Resources
+from kctl.server.resources import MAX_CONFLICT_RETRIES, Resources, key_of
+from kctl.store import KeyNotFound, RevisionConflict
 
 
 def scale_of(obj: dict[str, Any]) -> dict[str, Any]:
@@ -99,46 +100,120 @@ async def write_scale(resources: Resources, req: Request) -> Response:
     return Response.json(200, scale_of(obj))
 
 
-async def create_binding(resources: Resources, req: Request) -> Response:
+BINDING_SUCCESS = orjson.dumps(
+    {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
+)
+
+
+def _binding_target(req: Request) -> tuple[str, dict[str, str], str, str]:
+    """The node, annotations and preconditions (uid, resourceVersion) a Binding asks
+    for, checked as kube-apiserver's ``ValidatePodBinding`` and create handler do."""
     body = decode_body(req.body, req.content_type)
-    target_node = (body.get("target") or {}).get("name") if isinstance(body, dict) else None
-    if not target_node:
-        raise errors.invalid(
-            "Binding",
-            "",
-            req.target.name,
-            [errors.Cause("target.name", "Required value", "FieldValueRequired")],
-        )
+    if not isinstance(body, dict):
+        raise errors.BadRequest("the request body must be a Binding object")
+    md = body.get("metadata") or {}
+    if not isinstance(md, dict):
+        raise errors.BadRequest("metadata must be an object")
     name = req.target.name
-
-    def compute(current: dict[str, Any]) -> dict[str, Any]:
-        if current.get("metadata", {}).get("deletionTimestamp"):
-            raise errors.conflict(
-                "pods/binding", "", name, "pod is being deleted, cannot be assigned to a host"
-            )
-        node = current.get("spec", {}).get("nodeName")
-        if node:
-            raise errors.conflict(
-                "pods/binding", "", name, f'pod {name} is already assigned to node "{node}"'
-            )
-        current.setdefault("spec", {})["nodeName"] = target_node
-        status = current.setdefault("status", {})
-        conditions = [c for c in status.get("conditions") or [] if c.get("type") != "PodScheduled"]
-        conditions.append(
-            {
-                "type": "PodScheduled",
-                "status": "True",
-                "lastProbeTime": None,
-                "lastTransitionTime": meta.now_rfc3339(),
-            }
+    if md.get("name") and md["name"] != name:
+        raise errors.BadRequest("name in URL does not match name in Binding object")
+    if md.get("namespace") and md["namespace"] != req.target.namespace:
+        raise errors.BadRequest(
+            "the namespace of the provided object does not match the namespace sent on the request"
         )
-        status["conditions"] = conditions
-        return current
+    target = body.get("target") or {}
+    causes: list[errors.Cause] = []
+    kind = target.get("kind") if isinstance(target, dict) else None
+    if kind and kind != "Node":
+        causes.append(
+            errors.Cause(
+                "target.kind",
+                f'Unsupported value: "{kind}": supported values: "Node", "<empty>"',
+                "FieldValueNotSupported",
+            )
+        )
+    node = target.get("name") if isinstance(target, dict) else None
+    if not node or not isinstance(node, str):
+        causes.append(errors.Cause("target.name", "Required value", "FieldValueRequired"))
+    if causes:
+        raise errors.invalid("Binding", "", name, causes)
+    annotations = md.get("annotations") or {}
+    if not isinstance(annotations, dict):
+        raise errors.BadRequest("metadata.annotations must be an object")
+    assert isinstance(node, str)
+    return node, annotations, str(md.get("uid") or ""), str(md.get("resourceVersion") or "")
 
-    # A binding writes spec and status together, so it bypasses the status strategy.
-    opts = WriteOptions(manager=req.field_manager("kctl-scheduler"), subresource="binding")
-    await resources.write(req, compute, opts, retry=True)
-    return Response.json(
-        201,
-        {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201},
-    )
+
+def _bound(current: dict[str, Any], name: str, node: str, annotations: dict[str, str]) -> None:
+    """kube-apiserver's ``setPodHostAndAnnotations``, on a private copy of the pod."""
+    if current.get("metadata", {}).get("deletionTimestamp"):
+        raise errors.conflict(
+            "pods/binding", "", name, f"pod {name} is being deleted, cannot be assigned to a host"
+        )
+    spec = current.setdefault("spec", {})
+    if spec.get("nodeName"):
+        raise errors.conflict(
+            "pods/binding", "", name, f'pod {name} is already assigned to node "{spec["nodeName"]}"'
+        )
+    if spec.get("schedulingGates"):
+        raise errors.conflict(
+            "pods/binding", "", name, f"pod {name} has non-empty .spec.schedulingGates"
+        )
+    spec["nodeName"] = node
+    if annotations:
+        md = current.setdefault("metadata", {})
+        md["annotations"] = {**(md.get("annotations") or {}), **annotations}
+    status = current.setdefault("status", {})
+    conditions = list(status.get("conditions") or [])
+    condition = {
+        "type": "PodScheduled",
+        "status": "True",
+        "lastProbeTime": None,
+        "lastTransitionTime": meta.now_rfc3339(),
+    }
+    for i, old in enumerate(conditions):  # UpdatePodCondition: replaced in place
+        if old.get("type") == "PodScheduled":
+            if old.get("status") == "True" and old.get("lastTransitionTime"):
+                condition["lastTransitionTime"] = old["lastTransitionTime"]
+            conditions[i] = condition
+            break
+    else:
+        conditions.append(condition)
+    status["conditions"] = conditions
+
+
+async def create_binding(resources: Resources, req: Request) -> Response:
+    """Assign a pod to a node, as kube-apiserver's ``BindingREST``: a compare-and-swap of
+    the stored pod with ``spec.nodeName``, the Binding's annotations and the
+    ``PodScheduled`` condition set; retried on conflicts with other writers. Like
+    Kubernetes, it neither re-validates the pod nor records a field manager (the pod was
+    validated when created; a binding changes only what it sets), which keeps the
+    scheduler's hottest write cheap. A uid or resourceVersion in the Binding's metadata
+    is a precondition on the pod."""
+    node, annotations, uid, pinned = _binding_target(req)
+    info, name = req.target.info, req.target.name
+    key = key_of(info, req.target.namespace, name)
+    for _ in range(MAX_CONFLICT_RETRIES):
+        await resources.fresh()
+        entry = resources._existing(info, req.target.namespace, name)
+        current = orjson.loads(entry.value)
+        actual = current.get("metadata", {})
+        if uid and uid != actual.get("uid"):
+            why = f"Precondition failed: UID in precondition: {uid}, UID in object meta: {actual.get('uid')}"
+            raise errors.conflict(info.plural, info.group, name, why)
+        if pinned and pinned != actual.get("resourceVersion"):
+            raise errors.conflict(info.plural, info.group, name)
+        _bound(current, name, node, annotations)
+        if req.dry_run:
+            break
+        try:
+            await resources.store.update(key, current, entry.revision)
+            break
+        except RevisionConflict:
+            if pinned:
+                raise errors.conflict(info.plural, info.group, name) from None
+        except KeyNotFound:
+            raise errors.not_found(info.plural, info.group, name) from None
+    else:
+        raise errors.conflict(info.plural, info.group, name)
+    return Response(201, BINDING_SUCCESS)
