@@ -332,8 +332,13 @@ def main(argv: Sequence[str] | None = None) -> Report:
     )
     args = p.parse_args(argv)
     base = QUICK if args.quick else FULL
+    options = dict(pair.split("=", 1) for pair in args.option)
     sizes = Sizes(
-        tuple(args.nodes or base.nodes), base.bound, args.pending or base.pending, base.clients
+        tuple(args.nodes or base.nodes),
+        base.bound,
+        args.pending or base.pending,
+        base.clients,
+        options,
     )
     return publish(
         "bench_scheduler",

@@ -33,7 +33,7 @@ class SchedulerConfig:
     scheduler_name: str = DEFAULT_SCHEDULER_NAME
     percentage_of_nodes_to_score: int = 0
     weights: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
-    bind_concurrency: int = 16  # the client keeps 20 idle connections; more churns TLS
+    bind_concurrency: int = 32  # binds in flight; the client's pool keeps up to 100 connections
     pod_initial_backoff_seconds: float = 1.0
     pod_max_backoff_seconds: float = 10.0
     max_unschedulable_seconds: float = 300.0  # podMaxInUnschedulablePodsDuration
