@@ -13,6 +13,12 @@ machinery so that a thousand hollow nodes cost little more than one:
   handed to the node's runtime.
 * **Pods.** :class:`~node.podsync.PodSyncer` runs the pods bound to our nodes, from
   one pod informer for all of them.
+* **containerd nodes** (``--runtime containerd``, one per process): the runtime starts
+  or adopts the node's containerd and sets up its pod network once the pod CIDR is
+  known; the agent reports ``Ready=False`` with the kubelet's reason until both are
+  ready (:mod:`node.readiness`, checked every few seconds), annotates the Node with its
+  data dir (``kctl image load --node``), keeps routes to other nodes' pod CIDRs in
+  sync, and lets the runtime poke a pod's sync when a container exits.
 
 Stopping (SIGTERM) cancels all of it; nodes stay registered and their Leases simply
 stop being renewed, so the control plane sees the nodes go NotReady after the grace
@@ -23,8 +29,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import platform
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from kctl.api import errors
@@ -33,7 +42,7 @@ from kctl.client.http import AsyncClient, ConnectionFailed
 from kctl.client.informer import InformerFactory
 from kctl.client.resources import NODES, PODS
 from kctl.client.workqueue import ShutDown, WorkQueue
-from node.apilimit import BoundedClient
+from node.apilimit import ApiCalls, BoundedClient
 from node.lease import NodeLease
 from node.nodestatus import (
     NodeConfig,
@@ -43,11 +52,12 @@ from node.nodestatus import (
     new_node,
     node_info,
     pod_cidr,
-    status_patch,
 )
 from node.periodic import Staggered
 from node.podsync import FIELD_SELECTOR, NodeRuntime, PodSyncer
+from node.readiness import node_status_patch
 from node.runtime.base import Runtime
+from node.runtime.cri_runtime import CriRuntime, NodeHostConfig, NotReady
 from node.runtime.hollow import HollowFleet
 from node.settings import AgentSettings
 
@@ -55,14 +65,44 @@ log = logging.getLogger(__name__)
 
 REGISTER_RETRY = (0.5, 7.0)  # backoff bounds, seconds
 FAILED_WRITE_RETRY = 1.0  # a failed lease or status write is retried this soon
+READINESS_INTERVAL = 5.0  # runtime and network readiness checks (the kubelet's: 5 s)
+DATA_DIR_ANNOTATION = "kctl.dev/data-dir"  # read by `kctl image load --node`
+CONTAINERD_HOST_IP = "127.0.0.1"
 
 
 def _name(obj: dict[str, Any]) -> str:
     return str((obj.get("metadata") or {}).get("name") or "")
 
 
-def build_runtimes(settings: AgentSettings, names: list[str]) -> dict[str, tuple[Runtime, str]]:
+def host_config(settings: AgentSettings, name: str) -> NodeHostConfig:
+    """The containerd node's machine settings, from the agent's."""
+    assert settings.data_dir is not None
+    capacity = settings.capacity()
+    from kctl.api import quantity
+
+    return NodeHostConfig(
+        node_name=name,
+        data_dir=Path(os.path.abspath(settings.data_dir)),
+        containerd_socket=settings.containerd_socket,
+        cni_conf_dir=Path(settings.cni_conf_dir) if settings.cni_conf_dir else None,
+        pod_cidr=settings.pod_cidr,
+        service_cidr=settings.service_cidr,
+        cluster_dns=(settings.cluster_dns,),
+        cluster_domain=settings.cluster_domain,
+        registry=settings.registry,
+        host_ip=settings.node_ip or CONTAINERD_HOST_IP,
+        memory_capacity=quantity.memory_bytes(capacity["memory"]),
+        allocatable=capacity,
+    )
+
+
+def build_runtimes(
+    settings: AgentSettings, names: list[str], client: ApiCalls
+) -> dict[str, tuple[Runtime, str]]:
     """Each node's runtime and host IP."""
+    if settings.runtime == "containerd":
+        config = host_config(settings, names[0])
+        return {names[0]: (CriRuntime(config, client), config.host_ip)}
     if settings.runtime != "hollow":
         raise ValueError(f"unknown runtime {settings.runtime!r}")
     fleet = HollowFleet(
@@ -85,7 +125,8 @@ class NodeAgent:
         self.clock = clock
         self.micro_clock = micro_clock
         self.names = settings.node_names()
-        self.runtimes = build_runtimes(settings, self.names)
+        self.runtimes = build_runtimes(settings, self.names, self.client)
+        self.not_ready: dict[str, NotReady | None] = {}
         self.configs: dict[str, NodeConfig] = {}
         self.leases = {
             name: NodeLease(name, duration_seconds=settings.lease_duration) for name in self.names
@@ -105,6 +146,9 @@ class NodeAgent:
             workers=settings.pod_workers,
             clock=clock,
         )
+        for runtime, _ in self.runtimes.values():
+            if isinstance(runtime, CriRuntime):
+                runtime.set_change_callback(self.pods.poke)
         self.lease_schedule: Staggered[str] = Staggered(
             "lease", settings.lease_renew_interval, self._renew_lease, settings.api_concurrency
         )
@@ -133,7 +177,10 @@ class NodeAgent:
             tasks.append(asyncio.create_task(self.status_schedule.run(), name="node-status"))
             self.lease_schedule.add_all(self.names)
             self.status_schedule.add_all(self.names)
-            await self._wait_for_pod_cidrs()
+            if self._cri_runtimes():
+                tasks.append(asyncio.create_task(self._readiness_loop(), name="readiness"))
+            else:
+                await self._wait_for_pod_cidrs()
             tasks.append(asyncio.create_task(self.pods.run(), name="pods"))
             log.info("%d node(s) ready: %s", len(self.names), _summary(self.names))
             await asyncio.gather(*tasks)
@@ -147,13 +194,20 @@ class NodeAgent:
                 await runtime.stop()
             log.info("node agent stopped; %d node(s) stay registered", len(self.names))
 
+    def _cri_runtimes(self) -> dict[str, CriRuntime]:
+        return {
+            name: runtime
+            for name, (runtime, _) in self.runtimes.items()
+            if isinstance(runtime, CriRuntime)
+        }
+
     async def _configure(self) -> None:
         boot_id = str(uuid.uuid4())
         arch = go_arch()
         capacity = self.settings.capacity()
         for name, (runtime, host_ip) in self.runtimes.items():
             await runtime.start()
-            os_image = "kctl hollow node" if runtime.name == "hollow" else "Linux"
+            os_image = "kctl hollow node" if runtime.name == "hollow" else _os_image()
             labels = {**default_labels(name, arch), **self.settings.node_labels}
             self.configs[name] = NodeConfig(
                 name=name,
@@ -162,7 +216,10 @@ class NodeAgent:
                 allocatable=capacity,
                 node_info=node_info(name, await runtime.version(), boot_id, os_image),
                 labels=labels,
+                kubelet_port=self.settings.agent_port,
             )
+            if isinstance(runtime, CriRuntime):
+                self.not_ready[name] = await runtime.host.readiness(runtime.cri)
 
     # --- registration -----------------------------------------------------------------------------
 
@@ -199,7 +256,8 @@ class NodeAgent:
             patch = metadata_patch(config, node)
             if patch is not None:
                 node = await self.client.patch(NODES, name, patch, patch_type="merge")
-        patch = status_patch(config, node, self.clock(), self.settings.status_report_interval)
+        node = await self._annotate_data_dir(name, node)
+        patch = self._status_patch(name, node, self.settings.status_report_interval)
         if patch is not None:
             node = await self.client.patch(
                 NODES, name, patch, patch_type="strategic", subresource="status"
@@ -207,6 +265,44 @@ class NodeAgent:
         self.leases[name].node_uid = str((node.get("metadata") or {}).get("uid") or "")
         await self.leases[name].renew(self.client, self.micro_clock())
         return node
+
+    async def _annotate_data_dir(self, name: str, node: dict[str, Any]) -> dict[str, Any]:
+        runtime = self._cri_runtimes().get(name)
+        if runtime is None:
+            return node
+        data_dir = str(runtime.config.data_dir)
+        annotations = (node.get("metadata") or {}).get("annotations") or {}
+        if annotations.get(DATA_DIR_ANNOTATION) == data_dir:
+            return node
+        patch = {"metadata": {"annotations": {DATA_DIR_ANNOTATION: data_dir}}}
+        result: dict[str, Any] = await self.client.patch(NODES, name, patch, patch_type="merge")
+        return result
+
+    def _status_patch(
+        self, name: str, node: dict[str, Any], report_interval: float
+    ) -> dict[str, Any] | None:
+        return node_status_patch(
+            self.configs[name], node, self.clock(), report_interval, self.not_ready.get(name)
+        )
+
+    # --- readiness of containerd nodes --------------------------------------------------------
+
+    async def _readiness_loop(self) -> None:
+        """Check each containerd node's runtime and network; report a change at once."""
+        while True:
+            for name, runtime in self._cri_runtimes().items():
+                try:
+                    now = await runtime.host.readiness(runtime.cri)
+                except Exception as exc:  # a check that cannot run: not ready, say why
+                    now = NotReady("KubeletNotReady", f"readiness check failed: {exc}")
+                if now != self.not_ready.get(name):
+                    self.not_ready[name] = now
+                    if now is None:
+                        log.info("node %s: runtime and network ready", name)
+                    else:
+                        log.info("node %s: not ready: %s", name, now.message)
+                    self.status_schedule.trigger(name)
+            await asyncio.sleep(READINESS_INTERVAL)
 
     # --- heartbeats ---------------------------------------------------------------------------------
 
@@ -224,7 +320,7 @@ class NodeAgent:
         node = self.node_informer.store.get(name)
         if node is None:
             return None  # deleted: the node-event worker has said so
-        patch = status_patch(self.configs[name], node, self.clock(), 0.0)
+        patch = self._status_patch(name, node, 0.0)
         try:
             if patch is not None:
                 await self.client.patch(
@@ -244,6 +340,8 @@ class NodeAgent:
         name = _name(node)
         if name in self.configs:
             self._node_queue.add(name)
+        if self._cri_runtimes():
+            self._node_queue.add(ROUTES_KEY)  # any node's CIDR or address: routes
 
     async def _node_worker(self) -> None:
         while True:
@@ -261,6 +359,11 @@ class NodeAgent:
                 self._node_queue.done(name)
 
     async def _check_node(self, name: str) -> None:
+        if name == ROUTES_KEY:
+            nodes = self.node_informer.store.list()
+            for runtime in self._cri_runtimes().values():
+                await runtime.host.sync_routes(nodes)
+            return
         node = self.node_informer.store.get(name)
         if node is None:
             log.warning("node %s was deleted; restart the agent to register it again", name)
@@ -269,9 +372,7 @@ class NodeAgent:
         if cidr and cidr != self._cidrs.get(name):
             await self.runtimes[name][0].update_pod_cidr(cidr)
             self._cidrs[name] = cidr
-        if status_patch(
-            self.configs[name], node, self.clock(), self.settings.status_report_interval
-        ):
+        if self._status_patch(name, node, self.settings.status_report_interval):
             self.status_schedule.trigger(name)
 
     async def _wait_for_pod_cidrs(self) -> None:
@@ -296,6 +397,20 @@ class NodeAgent:
         if (what, name) in self._failing:
             self._failing.discard((what, name))
             log.info("%s node %s: working again", what, name)
+
+
+ROUTES_KEY = "\0routes"  # a node-queue key no Node can have: sync the routes
+
+
+def _os_image() -> str:
+    """``PRETTY_NAME`` of /etc/os-release, as the kubelet reports ``osImage``."""
+    try:
+        for line in Path("/etc/os-release").read_text().splitlines():
+            if line.startswith("PRETTY_NAME="):
+                return line.partition("=")[2].strip().strip('"')
+    except OSError:
+        pass
+    return f"{platform.system()} {platform.release()}"
 
 
 def _summary(names: list[str]) -> str:

@@ -99,6 +99,11 @@ class PodSyncer:
     def _on_update(self, old: Pod, new: Pod) -> None:
         self._on_pod(new)
 
+    def poke(self, uid: str) -> None:
+        """Sync a pod again: its runtime saw a change (a container exited, a probe)."""
+        if uid in self._node_of:
+            self.queue.add(uid)
+
     def _on_delete(self, pod: Pod) -> None:
         uid = _uid(pod)
         if uid in self._node_of:

@@ -2,21 +2,28 @@
 
 ``kctl node`` and ``python -m node`` share this parser (``kctl node`` hands it the
 arguments it got), so every option is declared once. Defaults are the kubelet's where
-it has one (lease 40 s renewed every 10 s, status reported every 5 minutes, 110 pods).
+it has one (lease 40 s renewed every 10 s, status reported every 5 minutes, 110 pods,
+port 10250). Capacity defaults differ by runtime: a containerd node reports the
+machine (cpus, memory, the data dir's filesystem), hollow nodes a fixed 4 cpu / 16Gi.
 """
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
+import os
 import socket
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 
 from kctl.api import quantity
 from node.apilimit import DEFAULT_LIMIT
 from node.lease import LEASE_DURATION_SECONDS, RENEW_INTERVAL_SECONDS
 
-RUNTIMES = ("hollow",)
+RUNTIMES = ("hollow", "containerd")
 DEFAULT_HOLLOW_PREFIX = "hollow-"
+HOLLOW_CAPACITY = {"cpu": "4", "memory": "16Gi", "ephemeral-storage": "100Gi"}
+DEFAULT_AGENT_PORT = 10250
 
 
 @dataclass
@@ -27,11 +34,22 @@ class AgentSettings:
     count: int = 1
     name: str | None = None  # the node name (count 1); default: the host name
     name_prefix: str | None = None  # names <prefix><i>; default "hollow-" when count > 1
-    cpu: str = "4"
-    memory: str = "16Gi"
+    cpu: str | None = None  # default: the machine's (containerd) or 4 (hollow)
+    memory: str | None = None
     pods: str = "110"
-    ephemeral_storage: str = "100Gi"
-    node_ip: str | None = None  # InternalIP; hollow nodes default to a fake loopback address
+    ephemeral_storage: str | None = None
+    node_ip: str | None = None  # InternalIP; hollow: a fake loopback address, else 127.0.0.1
+    # containerd nodes
+    data_dir: str | None = None
+    containerd_socket: str | None = None  # an existing containerd instead of our own
+    cni_conf_dir: str | None = None
+    pod_cidr: str | None = None
+    agent_port: int = DEFAULT_AGENT_PORT
+    registry: str = ""
+    service_cidr: str = "10.96.0.0/12"
+    cluster_dns: str = "10.96.0.10"
+    cluster_domain: str = "cluster.local"
+    cleanup: bool = False
     node_labels: dict[str, str] = field(default_factory=dict)
     lease_duration: int = LEASE_DURATION_SECONDS
     lease_renew_interval: float = RENEW_INTERVAL_SECONDS
@@ -57,11 +75,12 @@ class AgentSettings:
 
     def capacity(self) -> dict[str, str]:
         """Capacity as canonical quantities (what the server stores, so no diff loops)."""
+        defaults = HOLLOW_CAPACITY if self.runtime == "hollow" else machine_capacity(self.data_dir)
         raw = {
-            "cpu": self.cpu,
-            "memory": self.memory,
+            "cpu": self.cpu or defaults["cpu"],
+            "memory": self.memory or defaults["memory"],
             "pods": self.pods,
-            "ephemeral-storage": self.ephemeral_storage,
+            "ephemeral-storage": self.ephemeral_storage or defaults["ephemeral-storage"],
         }
         out = {}
         for key, value in raw.items():
@@ -70,6 +89,27 @@ class AgentSettings:
             except quantity.QuantityError:
                 raise ValueError(f"--{key} {value!r} is not a quantity") from None
         return out
+
+
+def machine_capacity(data_dir: str | None = None) -> dict[str, str]:
+    """This machine's cpus, memory (MemTotal) and the data dir's filesystem size."""
+    memory = "0"
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory = f"{int(line.split()[1])}Ki"
+                break
+    except (OSError, ValueError, IndexError):
+        pass
+    path = data_dir or "/"
+    while not os.path.exists(path):
+        path = os.path.dirname(path) or "/"
+    stat = os.statvfs(path)
+    return {
+        "cpu": str(os.cpu_count() or 1),
+        "memory": memory,
+        "ephemeral-storage": str(stat.f_blocks * stat.f_frsize),
+    }
 
 
 def _labels(values: list[str]) -> dict[str, str]:
@@ -99,15 +139,36 @@ def parser(prog: str = "kctl node") -> argparse.ArgumentParser:
         "--name-prefix",
         help=f"Node names are PREFIX0..PREFIXn-1 (default {DEFAULT_HOLLOW_PREFIX!r} with --count > 1).",
     )
-    add("--cpu", default=defaults.cpu, help="CPU capacity per node.")
-    add("--memory", default=defaults.memory, help="Memory capacity per node.")
+    add("--cpu", help="CPU capacity per node (default: the machine's; hollow: 4).")
+    add("--memory", help="Memory capacity per node (default: the machine's; hollow: 16Gi).")
     add("--pods", default=defaults.pods, help="Pod capacity per node.")
     add(
         "--ephemeral-storage",
-        default=defaults.ephemeral_storage,
-        help="Ephemeral storage capacity.",
+        help="Ephemeral storage capacity (default: the data dir's filesystem; hollow: 100Gi).",
     )
-    add("--node-ip", help="InternalIP address (one node).")
+    add("--node-ip", help="InternalIP address (one node; default 127.0.0.1 for containerd).")
+    add("--data-dir", help="The node's directory: containerd, CNI, pods and logs (containerd).")
+    add(
+        "--containerd-socket",
+        help="Use this containerd instead of starting one (needs --cni-conf-dir to match it).",
+    )
+    add("--cni-conf-dir", help="CNI config dir (default DATA_DIR/cni/net.d).")
+    add("--pod-cidr", help="The node's pod CIDR (default: the Node's spec.podCIDR).")
+    add(
+        "--agent-port",
+        type=int,
+        default=defaults.agent_port,
+        help="Port of the agent's HTTPS endpoint (logs, exec).",
+    )
+    add("--registry", default="", help="HOST:PORT of the loopback registry pods pull from.")
+    add("--service-cidr", default=defaults.service_cidr, help="The cluster's service CIDR.")
+    add("--cluster-dns", default=defaults.cluster_dns, help="The cluster DNS address for pods.")
+    add("--cluster-domain", default=defaults.cluster_domain, help="The cluster's DNS domain.")
+    add(
+        "--cleanup",
+        action="store_true",
+        help="Remove the node's pods, containerd, network and state (--name, --data-dir); exit.",
+    )
     add(
         "--node-labels",
         action="append",
@@ -178,4 +239,31 @@ def parse_args(argv: list[str], prog: str = "kctl node") -> AgentSettings:
         p.error(str(exc))
     if settings.node_ip and settings.count != 1:
         p.error("--node-ip names one node's address; it cannot be used with --count > 1")
+    problem = _containerd_problem(settings)
+    if problem:
+        p.error(problem)
     return settings
+
+
+def _containerd_problem(settings: AgentSettings) -> str:
+    """What is wrong with the containerd (or --cleanup) options, or ""."""
+    if settings.cleanup:
+        if not settings.name or not settings.data_dir:
+            return "--cleanup needs --name and --data-dir"
+        return ""
+    if settings.runtime != "containerd":
+        return ""
+    if settings.count != 1:
+        return "--runtime containerd runs one node: --count must be 1"
+    if not settings.data_dir:
+        return "--runtime containerd needs --data-dir"
+    if settings.containerd_socket and not settings.cni_conf_dir:
+        return "--containerd-socket needs --cni-conf-dir (the CNI config dir of that containerd)"
+    try:
+        if settings.pod_cidr:
+            ipaddress.ip_network(settings.pod_cidr, strict=False)
+        ipaddress.ip_network(settings.service_cidr, strict=False)
+        ipaddress.ip_address(settings.cluster_dns)
+    except ValueError as exc:
+        return str(exc)
+    return ""

@@ -14,6 +14,7 @@ many hollow nodes holds one instance per node.
 
 from __future__ import annotations
 
+import pathlib
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -154,4 +155,19 @@ class Runtime(Protocol):
 
     async def list_pods(self) -> list[PodRuntimeStatus]:
         """Every pod the runtime holds (to clean up pods deleted while the agent was down)."""
+        ...
+
+    async def exec_sync(
+        self, pod_uid: str, container: str, cmd: list[str], timeout: float
+    ) -> tuple[int, bytes, bytes]:
+        """Run ``cmd`` in the pod's running container and wait at most ``timeout``
+        seconds: (exit code, stdout, stderr). Raises :class:`RuntimeFailure` when the
+        container does not run or the runtime cannot exec."""
+        ...
+
+    def container_log_path(
+        self, pod_uid: str, container: str, previous: bool = False
+    ) -> pathlib.Path | None:
+        """The CRI-format log file of the container (``previous``: of its last dead
+        instance), or None when there is none (the hollow runtime keeps no logs)."""
         ...

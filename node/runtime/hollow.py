@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import pathlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -179,6 +180,16 @@ class HollowRuntime:
 
     async def list_pods(self) -> list[PodRuntimeStatus]:
         return [self._status(record, None) for record in self._pods.values()]
+
+    async def exec_sync(
+        self, pod_uid: str, container: str, cmd: list[str], timeout: float
+    ) -> tuple[int, bytes, bytes]:
+        raise RuntimeFailure(f"node {self.node_name}: hollow containers cannot run commands")
+
+    def container_log_path(
+        self, pod_uid: str, container: str, previous: bool = False
+    ) -> pathlib.Path | None:
+        return None  # hollow containers write no logs
 
     # --- internals ------------------------------------------------------------------------
 
