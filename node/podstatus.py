@@ -367,6 +367,42 @@ def _normalized(value: Any) -> Any:
     return value
 
 
+# Keys a strategic merge would otherwise keep from the old element when the new one
+# lacks them: sent as null, as a two-way merge patch (the kubelet's) would.
+CONDITION_OPTIONAL = ("reason", "message", "lastProbeTime")
+STATE_KINDS = ("waiting", "running", "terminated")
+STATE_OPTIONAL = ("reason", "message", "startedAt", "finishedAt", "exitCode", "signal", "containerID")
+
+
+def _with_nulls(item: Mapping[str, Any], optional: Iterable[str]) -> dict[str, Any]:
+    return {**{key: None for key in optional}, **item}
+
+
+def _state_with_nulls(state: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``{"running": {...}}`` -> the other kinds nulled, absent details nulled."""
+    state = state or {}
+    return {
+        kind: _with_nulls(state[kind], STATE_OPTIONAL) if state.get(kind) is not None else None
+        for kind in STATE_KINDS
+    }
+
+
+def _explicit(key: str, value: Any) -> Any:
+    """``value`` of status field ``key`` with the nulls that make a strategic merge
+    replace, not blend, what a list element held before (stale reasons, a ``waiting``
+    left beside a new ``running``)."""
+    if not isinstance(value, list):
+        return value
+    if key == "conditions":
+        return [_with_nulls(c, CONDITION_OPTIONAL) for c in value]
+    if key in ("containerStatuses", "initContainerStatuses"):
+        return [
+            {**c, "state": _state_with_nulls(c.get("state")), "lastState": _state_with_nulls(c.get("lastState"))}
+            for c in value
+        ]
+    return value
+
+
 def status_patch(pod: Pod, new_status: Mapping[str, Any]) -> dict[str, Any] | None:
     """The strategic-merge patch for the ``status`` subresource that takes the pod's
     current status to ``new_status``, or None when they already agree.
@@ -380,7 +416,7 @@ def status_patch(pod: Pod, new_status: Mapping[str, Any]) -> dict[str, Any] | No
         before, after = old.get(key), new_status.get(key)
         if _normalized(before) == _normalized(after):
             continue
-        changed[key] = after  # None deletes the field
+        changed[key] = _explicit(key, after)  # None deletes the field
     if not changed:
         return None
     uid = (pod.get("metadata") or {}).get("uid")

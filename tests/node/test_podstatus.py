@@ -298,3 +298,35 @@ def test_missing_container_reported_creating() -> None:
     b = status["containerStatuses"][1]
     assert b["name"] == "b" and b["state"] == {"waiting": {"reason": "ContainerCreating"}}
     assert b["ready"] is False and b["started"] is False and "containerID" not in b
+
+
+def test_status_patch_replaces_stale_details_under_a_strategic_merge() -> None:
+    """As the API server applies it: a condition that lost its reason, and a container
+    gone from waiting to running, keep nothing of before."""
+    from kctl.api.kinds import default_registry
+    from kctl.api.patch import apply_patch
+    from node.podstatus import status_patch as make_patch
+
+    pods = default_registry().by_resource("pods")
+    assert pods is not None
+    before = {
+        "metadata": {"name": "p", "uid": "u1"},
+        "status": {
+            "phase": "Pending",
+            "conditions": [{"type": "Initialized", "status": "False", "reason": "ContainersNotInitialized", "message": "waiting"}],
+            "containerStatuses": [{"name": "c", "ready": False, "restartCount": 0, "image": "i", "imageID": "",
+                                   "state": {"waiting": {"reason": "ContainerCreating"}}, "lastState": {}}],
+        },
+    }
+    after_status = {
+        "phase": "Running",
+        "conditions": [{"type": "Initialized", "status": "True"}],
+        "containerStatuses": [{"name": "c", "ready": True, "restartCount": 0, "image": "i", "imageID": "sha256:x",
+                               "state": {"running": {"startedAt": "2026-01-01T00:00:00Z"}}, "lastState": {}}],
+    }
+    patch = make_patch(before, after_status)
+    merged = apply_patch("application/strategic-merge-patch+json", before, patch, pods.schema_node())
+    assert merged["status"]["conditions"] == [{"type": "Initialized", "status": "True"}]
+    container = merged["status"]["containerStatuses"][0]
+    assert container["state"] == {"running": {"startedAt": "2026-01-01T00:00:00Z"}}
+    assert container["lastState"] == {}
