@@ -30,6 +30,7 @@ from node.network.config import (
     DEFAULT_MASQUERADE_MARK,
     DEFAULT_NOMASQ_CHAIN,
     bridge_name,
+    network_name,
 )
 from node.network.machine import MachineRegistry
 from node.network.manager import ROUTES_FILE, STATE_FILE, SYSCTL_RECORD
@@ -55,7 +56,7 @@ def _state(node_name: str, data_dir: Path, machine_dir: Path | None) -> dict[str
     except (FileNotFoundError, ValueError):
         state = {}
     state.setdefault("bridge", bridge_name(node_name, data_dir))
-    state.setdefault("network", f"kctl-{node_name}")
+    state.setdefault("network", network_name(node_name, data_dir))
     state.setdefault("conflist", str(data_dir / "cni" / "net.d" / CONFLIST_NAME))
     state.setdefault("ipamDir", str(data_dir / "cni" / "networks"))
     state.setdefault("guardChain", DEFAULT_GUARD_CHAIN)

@@ -35,12 +35,23 @@ def normalize_cidrs(cidrs: Iterable[str]) -> list[str]:
     return sorted({str(ipaddress.ip_network(c, strict=False)) for c in cidrs if c})
 
 
+def _identity_hash(node_name: str, data_dir: Path | str) -> str:
+    """8 hex digits of (node name, data dir): two nodes of one name in different data
+    dirs (tests, several clusters on a machine) never share a bridge or a network."""
+    identity = f"{node_name}\0{os.path.realpath(data_dir)}".encode()
+    return hashlib.sha256(identity).hexdigest()[:8]
+
+
 def bridge_name(node_name: str, data_dir: Path | str) -> str:
     """``kctl-`` + 8 hex digits of the node's identity: unique per node on the machine."""
-    identity = f"{node_name}\0{os.path.realpath(data_dir)}".encode()
-    name = BRIDGE_PREFIX + hashlib.sha256(identity).hexdigest()[:8]
+    name = BRIDGE_PREFIX + _identity_hash(node_name, data_dir)
     assert len(name) <= IFNAMSIZ
     return name
+
+
+def network_name(node_name: str, data_dir: Path | str) -> str:
+    """The CNI network name (libcni cache keys, host-local's directory, iptables comments)."""
+    return f"kctl-{node_name}-{_identity_hash(node_name, data_dir)}"
 
 
 @dataclass(frozen=True)
@@ -77,8 +88,7 @@ class NetworkSettings:
 
     @property
     def network_name(self) -> str:
-        """The CNI network name (libcni cache keys, host-local's directory, iptables comments)."""
-        return f"kctl-{self.node_name}"
+        return network_name(self.node_name, self.data_dir)
 
     @property
     def pod_network(self) -> ipaddress.IPv4Network:

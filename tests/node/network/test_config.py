@@ -48,7 +48,9 @@ def test_conflist_has_the_plugins_and_fields_kubernetes_expects(tmp_path: Path) 
     s = settings(tmp_path, pod_cidr="10.244.7.0/24", cluster_dns=("10.96.0.10",))
     conf = cni.build_conflist(s)
     assert conf["cniVersion"] == "1.0.0"
-    assert conf["name"] == "kctl-node-1"
+    assert conf["name"].startswith("kctl-node-1-")  # + the (name, data dir) hash
+    other_dir = settings(tmp_path / "elsewhere", pod_cidr="10.244.7.0/24")
+    assert other_dir.network_name != s.network_name  # a namesake node never shares it
     assert [p["type"] for p in conf["plugins"]] == ["bridge", "portmap", "loopback"]
     br = conf["plugins"][0]
     assert (br["bridge"], br["isGateway"], br["ipMasq"], br["hairpinMode"]) == (
