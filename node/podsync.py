@@ -80,6 +80,7 @@ class PodSyncer:
         self._terminating: dict[str, asyncio.Task[None]] = {}
         self._killed: dict[str, PodRuntimeStatus] = {}
         self._deleted: set[str] = set()  # final DELETE sent; waiting for the watch to say so
+        self._finished: set[str] = set()  # terminal pods whose sandbox is already stopped
         informer.add_indexers({BY_NODE_NAME: index_by_node_name})
         informer.add_handler(
             on_add=self._on_pod, on_update=self._on_update, on_delete=self._on_delete
@@ -180,8 +181,12 @@ class PodSyncer:
             await self._sync_terminating(uid, pod, node)
             return
         if (pod.get("status") or {}).get("phase") in TERMINAL_PHASES:
-            # Finished: its containers are gone; release the sandbox and its IP.
-            await node.runtime.remove_pod(uid)
+            # Finished: stop the sandbox (its IP goes back) but keep the dead containers and
+            # their logs until the pod is deleted, as the kubelet does (`kubectl logs` of a
+            # completed Job's pod).
+            if uid not in self._finished:
+                await node.runtime.kill_pod(pod, 0)
+                self._finished.add(uid)
             return
         observed = await node.runtime.sync_pod(pod)
         await self._write_status(
@@ -237,6 +242,7 @@ class PodSyncer:
         await node.runtime.remove_pod(uid)
         self._killed.pop(uid, None)
         self._deleted.discard(uid)
+        self._finished.discard(uid)
         self._keys.pop(uid, None)
         self._node_of.pop(uid, None)
 

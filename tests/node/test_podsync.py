@@ -132,7 +132,10 @@ def test_same_name_new_uid_cleans_up_the_old_pod() -> None:
     asyncio.run(go())
 
 
-def test_finished_pod_releases_its_sandbox() -> None:
+def test_finished_pod_is_stopped_but_kept_until_deleted() -> None:
+    """As the kubelet: a finished pod's sandbox stops, its dead containers (and logs)
+    stay until the pod is deleted."""
+
     async def go() -> None:
         rig = Rig()
         rig.informer.emit("ADDED", pod())
@@ -140,6 +143,10 @@ def test_finished_pod_releases_its_sandbox() -> None:
         done = copy.deepcopy(rig.current())
         done["status"]["phase"] = "Succeeded"
         rig.informer.emit("MODIFIED", done)
+        await rig.drain()
+        kept = await rig.runtime.list_pods()
+        assert len(kept) == 1 and kept[0].all_stopped
+        rig.informer.emit("DELETED", done)
         await rig.drain()
         assert await rig.runtime.list_pods() == []
 
