@@ -82,8 +82,13 @@ def test_unschedulable_pod_gets_aggregated_message_then_binds_within_a_second_of
 
     message = wait_for("FailedScheduling event", failed_event, timeout=20)
     assert message.startswith("0/3 nodes are available: 3 Insufficient cpu."), message
-    conds = client.get(PODS, "big", "default")["status"].get("conditions") or []
-    assert {"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}.items() <= next(c for c in conds if c["type"] == "PodScheduled").items()
+
+    def unschedulable_condition() -> dict[str, Any] | None:
+        conds = client.get(PODS, "big", "default")["status"].get("conditions") or []
+        return next((c for c in conds if c["type"] == "PodScheduled"), None)
+
+    cond = wait_for("PodScheduled=False", unschedulable_condition, timeout=10)
+    assert {"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}.items() <= cond.items()
 
     found: dict[str, float] = {}
     stop = threading.Event()

@@ -301,15 +301,15 @@ def test_kubectl_service_flows(apiserver: ApiServerProcess, tmp_path: Path) -> N
     if shutil.which("kubectl") is None:
         pytest.fail("kubectl is not installed on this machine")
     create_service("clusterip", "kc-ip", "--tcp=80:8080")
-    create_service("nodeport", "kc-np", "--tcp=80:8080", "--node-port=30999")
+    create_service("nodeport", "kc-np", "--tcp=80:8080", "--node-port=30042")
     ip_svc = json.loads(kubectl("get", "svc", "kc-ip", "-o", "json").stdout)
     assert ipaddress.ip_address(ip_svc["spec"]["clusterIP"]) in CIDR
     table = kubectl("get", "svc", "kc-np").stdout.splitlines()
-    assert table[1].split()[:2] == ["kc-np", "NodePort"] and "80:30999/TCP" in table[1]
-    dup = create_service("nodeport", "kc-np2", "--tcp=80", "--node-port=30999", check=False)
+    assert table[1].split()[:2] == ["kc-np", "NodePort"] and "80:30042/TCP" in table[1]
+    dup = create_service("nodeport", "kc-np2", "--tcp=80", "--node-port=30042", check=False)
     assert dup.returncode != 0
     assert (
-        'The Service "kc-np2" is invalid: spec.ports[0].nodePort: Invalid value: 30999: '
+        'The Service "kc-np2" is invalid: spec.ports[0].nodePort: Invalid value: 30042: '
         "provided port is already allocated" in dup.stderr
     )
     # an expose-like manifest applied twice keeps its address and node port
@@ -326,7 +326,7 @@ def test_kubectl_service_flows(apiserver: ApiServerProcess, tmp_path: Path) -> N
     assert after["clusterIP"] == before["clusterIP"]
     assert after["ports"][0]["nodePort"] == before["ports"][0]["nodePort"]
     kubectl("delete", "svc", "kc-np")
-    create_service("nodeport", "kc-np2", "--tcp=80", "--node-port=30999")
+    create_service("nodeport", "kc-np2", "--tcp=80", "--node-port=30042")
 
 
 @pytest.mark.postgres
