@@ -7,6 +7,12 @@ store; this command just asks with the admin kubeconfig from the server's data d
 writes the answer, with the cluster CA, as a kubeconfig the node agent (or kubectl) can
 use. The request is one call, so it uses httpx directly rather than the full client.
 
+Beside the kubeconfig (``NAME.kubeconfig`` -> ``NAME.crt``, ``NAME.key``) it writes the
+node's serving certificate, signed by the cluster CA in the data dir, for the node's
+name, 127.0.0.1, localhost and every ``--node-ip``: the agent serves logs and exec with
+it (``--tls-cert-file``/``--tls-private-key-file``) and the API server, which checks
+agents against the cluster CA, accepts it.
+
 Imports beyond typer happen inside the command: ``kctl`` imports this module on every
 start.
 """
@@ -70,14 +76,26 @@ def create_node(
             "--server", help="API server URL for the node (default: the admin kubeconfig's)."
         ),
     ] = None,
+    node_ip: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--node-ip",
+            help="An address of the node for its serving certificate (repeatable; "
+            "127.0.0.1 is always included).",
+        ),
+    ] = None,
 ) -> None:
-    """Get a token for node NAME from the running API server and write its kubeconfig."""
+    """Get a token for node NAME from the running API server and write its kubeconfig,
+    and its serving certificate (NAME.crt, NAME.key) beside it."""
     try:
+        check_addresses(node_ip or [])
         path = create_node_kubeconfig(name, data_dir, output, server=server)
+        cert, key = write_node_serving_cert(name, data_dir, path, node_ip or [])
     except KubeconfigError as exc:
         typer.echo(exc.render(), err=True)
         raise typer.Exit(1) from None
     typer.echo(f'kubeconfig for node "{name}" written to {path}')
+    typer.echo(f'serving certificate for node "{name}" written to {cert} (key {key})')
 
 
 def create_node_kubeconfig(
@@ -110,6 +128,39 @@ def create_node_kubeconfig(
         token,
     )
     return target
+
+
+def check_addresses(addresses: list[str]) -> None:
+    import ipaddress
+
+    for address in addresses:
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            raise KubeconfigError(f"--node-ip {address!r} is not an IP address") from None
+
+
+def write_node_serving_cert(
+    name: str, data_dir: Path, kubeconfig: Path, addresses: list[str]
+) -> tuple[Path, Path]:
+    """Issue the node's serving certificate with the CA in ``data_dir`` and write it
+    beside ``kubeconfig``. Returns ``(cert_path, key_path)``."""
+    import os
+
+    from kctl.server.pki import PkiError, issue_node_serving_cert
+
+    check_addresses(addresses)
+    try:
+        cert_pem, key_pem = issue_node_serving_cert(data_dir, name, addresses)
+    except PkiError as exc:
+        raise KubeconfigError(str(exc)) from None
+    cert_path, key_path = kubeconfig.with_suffix(".crt"), kubeconfig.with_suffix(".key")
+    for path, data, mode in ((key_path, key_pem, 0o600), (cert_path, cert_pem, 0o644)):
+        path.unlink(missing_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+    return cert_path, key_path
 
 
 def _request_token(server: str, admin_token: str, ca_pem: bytes, user: str) -> str:

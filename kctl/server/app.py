@@ -31,6 +31,7 @@ from kctl.server.auth import (
 )
 from kctl.server.content import parse_accept
 from kctl.server.discovery import Discovery
+from kctl.server.nodeproxy import NodeProxy
 from kctl.server.request import JSON, Request, Response
 from kctl.server.resources import Resources, key_of
 from kctl.server.routing import Target, resolve
@@ -57,6 +58,7 @@ class ApiApp:
     authorizer: Authorizer
     tokens: TokenRegistry
     ready: Callable[[], bool] = lambda: True
+    node_proxy: NodeProxy | None = None  # pods/log and pods/exec (None: 503)
 
     async def __call__(self, scope: Scope, receive: Receive, send: SendFn) -> None:
         if scope["type"] == "lifespan":
@@ -128,6 +130,14 @@ class ApiApp:
         if target.verb == "watch":
             await self._watch(req, receive, send)
             return None
+        if target.info.resource == "pods" and target.subresource in ("log", "exec"):
+            if self.node_proxy is None:
+                raise errors.ServiceUnavailable(
+                    f"pods/{target.subresource} is not served: no node proxy is configured"
+                )
+            return await self.node_proxy.serve(
+                req, scope.get("query_string", b""), receive, send, upgrade=headers.get("upgrade")
+            )
         response = await self._dispatch(req)
         for warning in req.warnings:
             escaped = warning.replace("\\", "\\\\").replace('"', '\\"')
@@ -143,10 +153,6 @@ class ApiApp:
             return await subresources.write_scale(r, req)
         if sub == "binding":
             return await subresources.create_binding(r, req)
-        if sub in ("log", "exec"):
-            raise errors.ServiceUnavailable(
-                f"pods/{sub} needs the pod's node agent, which does not serve it yet"
-            )
         handler = {
             "get": r.get,
             "list": r.list,

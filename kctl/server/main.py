@@ -24,6 +24,7 @@ from kctl.server.app import ApiApp
 from kctl.server.auth import AllowPrivileged, ChainAuthorizer, NodeAuthorizer, TokenAuthenticator
 from kctl.server.bootstrap import bootstrap
 from kctl.server.discovery import Discovery
+from kctl.server.nodeproxy import KubeletClientTLS, NodeProxy
 from kctl.server.resources import Resources, key_of
 from kctl.server.tokens import TokenRegistry
 from kctl.store import Key, KeyExists, Store, StoreSettings
@@ -86,6 +87,8 @@ class Server:
     pki: Any
 
     async def close(self) -> None:
+        if self.app.node_proxy is not None:
+            await self.app.node_proxy.close()
         await self.store.close()
 
 
@@ -130,6 +133,10 @@ async def build(settings: ServerSettings) -> Server:
         authenticator=TokenAuthenticator(tokens),
         authorizer=authorizer,
         tokens=tokens,
+        node_proxy=NodeProxy(
+            resources,
+            KubeletClientTLS(pki.ca_cert, pki.kubelet_client_cert, pki.kubelet_client_key),
+        ),
     )
     return Server(settings, app, store, pki)
 

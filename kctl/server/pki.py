@@ -6,6 +6,14 @@ https), so the server creates a small PKI under its data dir on first start:
     ca.crt / ca.key          the cluster CA; its PEM is embedded in every kubeconfig
     server.crt / server.key  the serving certificate, signed by the CA, with one SAN per
                              address clients use (IPs as IP SANs, names as DNS SANs)
+    apiserver-kubelet-client.crt / .key
+                             the client certificate the API server presents to node
+                             agents (pods/log, pods/exec), as kubeadm's of that name:
+                             CN kube-apiserver-kubelet-client, O system:masters
+
+Node agents get a serving certificate for their name and addresses from
+:func:`issue_node_serving_cert` (``kctl kubeconfig create-node`` calls it), signed by the
+same CA, so the API server verifies them with the CA it already has.
 
 The CA is the root of trust that kubeconfigs already hold, so it is kept for as long as
 it is usable; the serving certificate is cheap and is re-issued whenever it no longer
@@ -40,6 +48,12 @@ CA_CERT = "ca.crt"
 CA_KEY = "ca.key"
 SERVER_CERT = "server.crt"
 SERVER_KEY = "server.key"
+KUBELET_CLIENT_CERT = "apiserver-kubelet-client.crt"
+KUBELET_CLIENT_KEY = "apiserver-kubelet-client.key"
+KUBELET_CLIENT_USER = "kube-apiserver-kubelet-client"
+KUBELET_CLIENT_GROUP = "system:masters"
+NODE_USER_PREFIX = "system:node:"
+NODES_GROUP = "system:nodes"
 
 CA_VALIDITY = dt.timedelta(days=3650)
 LEAF_VALIDITY = dt.timedelta(days=365)
@@ -62,6 +76,8 @@ class Pki:
     server_key: Path  # serving key
     ca_pem: bytes
     hosts: tuple[str, ...]  # the SANs of the serving certificate
+    kubelet_client_cert: Path  # presented to node agents
+    kubelet_client_key: Path
 
 
 def normalize_hosts(hosts: Iterable[str]) -> tuple[str, ...]:
@@ -88,14 +104,31 @@ def ensure_pki(data_dir: Path, hosts: list[str]) -> Pki:
     want = normalize_hosts(hosts)
     with _locked(data_dir / ".pki.lock"):
         ca_cert, ca_key = _ensure_ca(data_dir)
-        sans = _ensure_server_cert(data_dir, ca_cert, ca_key, want)
+        serving = _Leaf(
+            data_dir / SERVER_CERT,
+            data_dir / SERVER_KEY,
+            _subject("kctl-apiserver"),
+            ExtendedKeyUsageOID.SERVER_AUTH,
+            want,
+        )
+        sans = serving.ensure(ca_cert, ca_key)
+        kubelet_client = _Leaf(
+            data_dir / KUBELET_CLIENT_CERT,
+            data_dir / KUBELET_CLIENT_KEY,
+            _subject(KUBELET_CLIENT_USER, [KUBELET_CLIENT_GROUP]),
+            ExtendedKeyUsageOID.CLIENT_AUTH,
+            None,
+        )
+        kubelet_client.ensure(ca_cert, ca_key)
     return Pki(
         ca_cert=data_dir / CA_CERT,
         ca_key=data_dir / CA_KEY,
-        server_cert=data_dir / SERVER_CERT,
-        server_key=data_dir / SERVER_KEY,
+        server_cert=serving.cert_path,
+        server_key=serving.key_path,
         ca_pem=ca_cert.public_bytes(serialization.Encoding.PEM),
         hosts=sans,
+        kubelet_client_cert=kubelet_client.cert_path,
+        kubelet_client_key=kubelet_client.key_path,
     )
 
 
@@ -106,10 +139,32 @@ def issue_client_cert(pki: Pki, common_name: str, organizations: list[str]) -> t
     if ca_cert is None or ca_key is None:
         raise PkiError(f"the CA in {pki.ca_cert.parent} is missing or unusable")
     key = ec.generate_private_key(ec.SECP256R1())
+    subject = _subject(common_name, organizations)
+    cert = _leaf(ca_cert, ca_key, key, subject, ExtendedKeyUsageOID.CLIENT_AUTH, san=None)
+    return cert.public_bytes(serialization.Encoding.PEM), _key_pem(key)
+
+
+def issue_node_serving_cert(
+    data_dir: Path, node_name: str, addresses: Iterable[str]
+) -> tuple[bytes, bytes]:
+    """A node agent's serving certificate, signed by the CA in ``data_dir``: subject
+    ``system:node:NAME`` (O ``system:nodes``, as the kubelet's), SANs the node name,
+    its ``addresses``, 127.0.0.1 and localhost. Returns ``(cert_pem, key_pem)``."""
+    data_dir = Path(data_dir)
+    ca_cert, ca_key = _load_ca(data_dir / CA_CERT, data_dir / CA_KEY)
+    if ca_cert is None or ca_key is None:
+        raise PkiError(f"the CA in {data_dir} is missing or unusable")
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = _subject(NODE_USER_PREFIX + node_name, [NODES_GROUP])
+    sans = normalize_hosts([node_name, *addresses])
+    cert = _leaf(ca_cert, ca_key, key, subject, ExtendedKeyUsageOID.SERVER_AUTH, san=sans)
+    return cert.public_bytes(serialization.Encoding.PEM), _key_pem(key)
+
+
+def _subject(common_name: str, organizations: Iterable[str] = ()) -> x509.Name:
     attrs = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, org) for org in organizations]
     attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))
-    cert = _leaf(ca_cert, ca_key, key, x509.Name(attrs), ExtendedKeyUsageOID.CLIENT_AUTH, san=None)
-    return cert.public_bytes(serialization.Encoding.PEM), _key_pem(key)
+    return x509.Name(attrs)
 
 
 def cert_hosts(cert: x509.Certificate) -> tuple[str, ...]:
@@ -183,49 +238,56 @@ def _load_ca(
     return cert, key
 
 
-# --- serving certificate -------------------------------------------------------------
+# --- the API server's own certificates ------------------------------------------------
 
 
-def _ensure_server_cert(
-    data_dir: Path,
-    ca_cert: x509.Certificate,
-    ca_key: ec.EllipticCurvePrivateKey,
-    want: tuple[str, ...],
-) -> tuple[str, ...]:
-    cert_path, key_path = data_dir / SERVER_CERT, data_dir / SERVER_KEY
-    cert, key = _load_cert(cert_path), _load_key(key_path)
-    if cert is not None and key is not None:
-        why = _unfit(cert, key, ca_cert, want)
-        if why is None:
-            return cert_hosts(cert)
-        log.info("re-issuing the serving certificate: %s", why)
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kctl-apiserver")])
-    cert = _leaf(ca_cert, ca_key, key, subject, ExtendedKeyUsageOID.SERVER_AUTH, san=want)
-    _write_atomic(key_path, _key_pem(key), 0o600)
-    _write_atomic(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
-    return cert_hosts(cert)
+@dataclass(frozen=True)
+class _Leaf:
+    """A certificate the API server keeps in its data dir, re-issued when it no longer fits."""
 
+    cert_path: Path
+    key_path: Path
+    subject: x509.Name
+    usage: x509.ObjectIdentifier
+    sans: tuple[str, ...] | None  # wanted SANs (the certificate may hold more)
 
-def _unfit(
-    cert: x509.Certificate,
-    key: ec.EllipticCurvePrivateKey,
-    ca_cert: x509.Certificate,
-    want: tuple[str, ...],
-) -> str | None:
-    """Why the existing serving certificate cannot be kept, or None if it can."""
-    if not _same_key(cert, key):
-        return "its key does not match"
-    try:
-        cert.verify_directly_issued_by(ca_cert)
-    except (InvalidSignature, ValueError, TypeError):
-        return "it was not signed by the current CA"
-    if cert.not_valid_after_utc - _now() < RENEW_BEFORE:
-        return "it expires soon"
-    missing = set(want) - set(cert_hosts(cert))
-    if missing:
-        return "new hosts " + ", ".join(sorted(missing))
-    return None
+    def ensure(
+        self, ca_cert: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey
+    ) -> tuple[str, ...]:
+        """Keep or (re-)issue the certificate; returns its SANs."""
+        cert, key = _load_cert(self.cert_path), _load_key(self.key_path)
+        if cert is not None and key is not None:
+            why = self.unfit(cert, key, ca_cert)
+            if why is None:
+                return cert_hosts(cert)
+            log.info("re-issuing %s: %s", self.cert_path.name, why)
+        key = ec.generate_private_key(ec.SECP256R1())
+        cert = _leaf(ca_cert, ca_key, key, self.subject, self.usage, san=self.sans)
+        _write_atomic(self.key_path, _key_pem(key), 0o600)
+        _write_atomic(self.cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+        return cert_hosts(cert)
+
+    def unfit(
+        self,
+        cert: x509.Certificate,
+        key: ec.EllipticCurvePrivateKey,
+        ca_cert: x509.Certificate,
+    ) -> str | None:
+        """Why the existing certificate cannot be kept, or None if it can."""
+        if not _same_key(cert, key):
+            return "its key does not match"
+        try:
+            cert.verify_directly_issued_by(ca_cert)
+        except (InvalidSignature, ValueError, TypeError):
+            return "it was not signed by the current CA"
+        if cert.not_valid_after_utc - _now() < RENEW_BEFORE:
+            return "it expires soon"
+        if cert.subject != self.subject:
+            return "its subject changed"
+        missing = set(self.sans or ()) - set(cert_hosts(cert))
+        if missing:
+            return "new hosts " + ", ".join(sorted(missing))
+        return None
 
 
 def _leaf(

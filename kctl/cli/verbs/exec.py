@@ -2,8 +2,8 @@
 
 kubectl speaks a streaming protocol (WebSocket, SPDY fallback) for exec. kctl uses a
 request/response form of the same endpoint, which its API server forwards to the
-pod's node agent (the agent implements it; until it exists the server answers
-``503 ServiceUnavailable``, printed as kubectl prints it):
+pod's node agent (:mod:`kctl.server.nodeproxy`, :mod:`node.server`; the agent runs the
+command with CRI ExecSync, which takes no input, so ``-i`` with input is refused):
 
     POST /api/v1/namespaces/NS/pods/NAME/exec?command=ls&command=-l&container=c
          &stdin=false&stdout=true&stderr=true&tty=false
