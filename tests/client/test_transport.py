@@ -623,3 +623,20 @@ def test_client_survives_a_new_event_loop() -> None:
 
     asyncio.run(again())
     assert scripted.connections == 2
+
+
+def test_tls_under_uvloop_as_the_reconciler_and_agents_run(apiserver) -> None:  # type: ignore[no-untyped-def]
+    """The processes install uvloop, whose TLS transport does not derive from
+    asyncio.Transport: requests and watches must work there too."""
+    import uvloop
+
+    from kctl.client.resources import CONFIGMAPS
+
+    async def main() -> None:
+        async with AsyncClient.from_kubeconfig(str(apiserver.kubeconfig)) as client:
+            listed = await client.list(CONFIGMAPS, "default")
+            assert "items" in listed
+            async for _kind, _obj in client.watch(CONFIGMAPS, "default", timeout_seconds=1):
+                break
+
+    uvloop.run(main())
