@@ -55,10 +55,12 @@ from node.nodestatus import (
 )
 from node.periodic import Staggered
 from node.podsync import FIELD_SELECTOR, NodeRuntime, PodSyncer
+from node.proxy.runner import run_proxy
 from node.readiness import node_status_patch
 from node.runtime.base import Runtime
 from node.runtime.cri_runtime import CriRuntime, NodeHostConfig, NotReady
 from node.runtime.hollow import HollowFleet
+from node.server import load_agent_tls, serve_agent_api
 from node.settings import AgentSettings
 
 log = logging.getLogger(__name__)
@@ -121,6 +123,7 @@ class NodeAgent:
         micro_clock: Callable[[], str] = now_rfc3339_micro,
     ) -> None:
         self.settings = settings
+        self.raw_client = client  # watches and the proxy's informers: not bounded
         self.client = BoundedClient(client, settings.api_concurrency)
         self.clock = clock
         self.micro_clock = micro_clock
@@ -182,6 +185,7 @@ class NodeAgent:
             else:
                 await self._wait_for_pod_cidrs()
             tasks.append(asyncio.create_task(self.pods.run(), name="pods"))
+            tasks.extend(self._node_services())
             log.info("%d node(s) ready: %s", len(self.names), _summary(self.names))
             await asyncio.gather(*tasks)
         finally:
@@ -193,6 +197,34 @@ class NodeAgent:
             for runtime, _ in self.runtimes.values():
                 await runtime.stop()
             log.info("node agent stopped; %d node(s) stay registered", len(self.names))
+
+    def _node_services(self) -> list[asyncio.Task[None]]:
+        """The logs/exec endpoint (containerd nodes) and the service proxy, as tasks."""
+        s = self.settings
+        tasks = []
+        if self._cri_runtimes():
+            ca = Path(s.client_ca_file).read_bytes() if s.client_ca_file else self.raw_client.config.ca_pem
+            tls = load_agent_tls(s.tls_cert_file, s.tls_private_key_file, ca, data_dir=s.data_dir)
+            serve = serve_agent_api(
+                lambda node: self.runtimes[node][0] if node in self.runtimes else None,
+                self.pods.informer,
+                s.node_ip or "127.0.0.1",
+                s.agent_port,
+                tls,
+            )
+            tasks.append(asyncio.create_task(serve, name="agent-api"))
+        mode = s.effective_proxy_mode()
+        if mode != "none":
+            proxy = run_proxy(
+                self.raw_client,
+                self.names[0],
+                [s.node_ip or "127.0.0.1"],
+                s.cluster_cidr,
+                mode,
+                informers=self.informers,
+            )
+            tasks.append(asyncio.create_task(proxy, name="proxy"))
+        return tasks
 
     def _cri_runtimes(self) -> dict[str, CriRuntime]:
         return {

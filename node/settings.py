@@ -50,6 +50,14 @@ class AgentSettings:
     cluster_dns: str = "10.96.0.10"
     cluster_domain: str = "cluster.local"
     cleanup: bool = False
+    # the logs/exec endpoint (containerd nodes): kubelet's flag names
+    tls_cert_file: str | None = None  # default DATA_DIR/kubelet.crt
+    tls_private_key_file: str | None = None  # default DATA_DIR/kubelet.key
+    client_ca_file: str | None = None  # default: the kubeconfig's CA
+    # the service proxy: iptables for containerd nodes; none for hollow ones, whose pod
+    # addresses are not real (rules must never send traffic to them)
+    proxy_mode: str | None = None
+    cluster_cidr: str = "10.244.0.0/16"
     node_labels: dict[str, str] = field(default_factory=dict)
     lease_duration: int = LEASE_DURATION_SECONDS
     lease_renew_interval: float = RENEW_INTERVAL_SECONDS
@@ -60,6 +68,11 @@ class AgentSettings:
     hollow_start_delay: float = 0.0
     hollow_stop_delay: float = 0.2
     verbosity: int = 0
+
+    def effective_proxy_mode(self) -> str:
+        if self.proxy_mode:
+            return self.proxy_mode
+        return "iptables" if self.runtime == "containerd" else "none"
 
     def node_names(self) -> list[str]:
         if self.count < 1:
@@ -165,6 +178,22 @@ def parser(prog: str = "kctl node") -> argparse.ArgumentParser:
     add("--cluster-dns", default=defaults.cluster_dns, help="The cluster DNS address for pods.")
     add("--cluster-domain", default=defaults.cluster_domain, help="The cluster's DNS domain.")
     add(
+        "--proxy-mode",
+        choices=("iptables", "nftables", "none"),
+        help="How Services are programmed (default: iptables; none for hollow nodes).",
+    )
+    add("--cluster-cidr", default=defaults.cluster_cidr, help="The cluster's pod CIDR (proxy masquerade).")
+    add(
+        "--tls-cert-file",
+        help="Serving certificate of the logs/exec endpoint (default DATA_DIR/kubelet.crt; "
+        "from `kctl kubeconfig create-node`).",
+    )
+    add("--tls-private-key-file", help="Its key (default DATA_DIR/kubelet.key).")
+    add(
+        "--client-ca-file",
+        help="CA of the API server's client certificate (default: the kubeconfig's CA).",
+    )
+    add(
         "--cleanup",
         action="store_true",
         help="Remove the node's pods, containerd, network and state (--name, --data-dir); exit.",
@@ -239,6 +268,8 @@ def parse_args(argv: list[str], prog: str = "kctl node") -> AgentSettings:
         p.error(str(exc))
     if settings.node_ip and settings.count != 1:
         p.error("--node-ip names one node's address; it cannot be used with --count > 1")
+    if settings.runtime == "hollow" and settings.effective_proxy_mode() != "none":
+        p.error("hollow pods have no real addresses: Service rules to them must not exist (--proxy-mode none)")
     problem = _containerd_problem(settings)
     if problem:
         p.error(problem)

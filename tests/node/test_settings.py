@@ -65,3 +65,13 @@ def test_bad_input_is_a_usage_error(argv: list[str], capsys: pytest.CaptureFixtu
         parse_args(argv)
     assert exc.value.code == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_proxy_mode_defaults_by_runtime_and_hollow_refuses_rules() -> None:
+    from node.settings import parse_args as parse
+
+    assert parse(["--runtime", "hollow", "--count", "2"]).effective_proxy_mode() == "none"
+    containerd = parse(["--runtime", "containerd", "--name", "n", "--data-dir", "/tmp/x"])
+    assert containerd.effective_proxy_mode() == "iptables"
+    with pytest.raises(SystemExit):
+        parse(["--runtime", "hollow", "--proxy-mode", "iptables"])

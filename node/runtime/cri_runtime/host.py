@@ -22,6 +22,7 @@ from pathlib import Path
 from node.network.cleanup import cleanup_node
 from node.network.config import DEFAULT_CNI_BIN_DIR, NetworkSettings
 from node.network.manager import NodeNetwork
+from node.proxy.cleanup import cleanup_proxy
 from node.runtime import errors
 from node.runtime.containerd.config import ContainerdConfig, ContainerdPaths
 from node.runtime.containerd.supervisor import ContainerdSupervisor, SupervisorError
@@ -161,6 +162,9 @@ class NodeHost:
             await self.supervisor.cleanup()
         report = await asyncio.to_thread(cleanup_node, c.node_name, c.data_dir)
         log.info("node %s: network cleaned up (%d items)", c.node_name, len(report.removed))
+        if report.last_node:  # the service rules are the machine's, not one node's
+            removed = await asyncio.to_thread(cleanup_proxy)
+            log.info("last node on this machine: removed %d proxy chains and rules", len(removed))
         left = cgroups.remove(c.cgroup_parent)
         if left:
             log.warning("cgroups still busy: %s", ", ".join(map(str, left)))
