@@ -44,6 +44,7 @@ BENCHMARKS = [
     "bench_scheduler",
     "bench_e2e_hollow",
     "bench_proxy_sync",
+    "bench_proxy_latency",
 ]
 
 

@@ -26,6 +26,8 @@ REQUIREMENTS=(
   "etcd-client|command -v etcdctl"
   "git|command -v git"
   "iptables|command -v iptables && command -v iptables-restore"
+  # the service proxy's nftables mode (kctl node --proxy-mode nftables)
+  "nftables|command -v nft"
   # pod networking: ip(8) for network namespaces (the node's tests, diagnostics)
   "iproute2|command -v ip"
   # a static busybox: it is copied as is into the local example image

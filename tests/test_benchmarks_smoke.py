@@ -98,3 +98,8 @@ def test_scheduler_quick(tmp_path: Path) -> None:
 def test_proxy_sync_quick(tmp_path: Path) -> None:
     report = _run_quick("bench_proxy_sync", tmp_path)
     assert report.goals and all(t.rows for t in report.tables)  # figures are formatted text
+
+
+def test_proxy_latency_quick(tmp_path: Path) -> None:
+    report = _run_quick("bench_proxy_latency", tmp_path)
+    assert report.goals and all(t.rows for t in report.tables)

@@ -1,11 +1,13 @@
-"""Remove everything the proxy put in iptables (``kctl node --cleanup`` of the last node).
+"""Remove everything the proxy put in iptables and nftables (``kctl node --cleanup`` of
+the last node).
 
 Only the proxy's own state goes: the jumps listed in :data:`node.proxy.ruleset.HOOKS`
 (matched exactly, comment included, so nobody else's rule matches) and the chains
 :func:`node.proxy.chains.is_owned` recognises. Other ``KCTL-`` chains (the node
 network's guard and no-masquerade chains) are the network cleanup's. The chains are
 flushed and deleted in one ``iptables-restore --noflush`` per table, after the jumps
-into them are gone. Safe to run again: what is already gone is skipped.
+into them are gone. The nftables mode's state is its table, ``ip kctl-proxy``, deleted
+whole. Safe to run again: what is already gone is skipped.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import logging
 import subprocess
 
 from node.network import iptables as ipt
-from node.proxy import chains
+from node.proxy import chains, nft
+from node.proxy.nftables import QUALIFIED
 from node.proxy.ruleset import HOOKS, TABLES
 
 log = logging.getLogger(__name__)
@@ -39,8 +42,8 @@ def removal_text(table: str, names: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def cleanup_proxy() -> list[str]:
-    """Remove the proxy's jumps and chains; returns what was removed, for the report."""
+def cleanup_iptables() -> list[str]:
+    """Remove the iptables mode's jumps and chains; returns what was removed."""
     removed = []
     for hook in HOOKS:
         if ipt.delete_rule(hook.table, hook.chain, list(hook.rule)):
@@ -50,6 +53,26 @@ def cleanup_proxy() -> list[str]:
         if names:
             ipt.restore(removal_text(table, names))
             removed.extend(f"{table} chain {n}" for n in names)
+    return removed
+
+
+def cleanup_nftables() -> list[str]:
+    """Remove the nftables mode's table; returns what was removed."""
+    return [f"nftables table {QUALIFIED}"] if nft.delete_table() else []
+
+
+def cleanup_other_mode(mode: str) -> list[str]:
+    """What a proxy starting in ``mode`` removes: the other mode's leftovers."""
+    if mode == "iptables":
+        return cleanup_nftables()
+    if mode == "nftables":
+        return cleanup_iptables()
+    return []
+
+
+def cleanup_proxy() -> list[str]:
+    """Remove the proxy's state of both modes; returns what was removed, for the report."""
+    removed = cleanup_iptables() + cleanup_nftables()
     for what in removed:
         log.info("proxy cleanup: removed %s", what)
     return removed

@@ -9,9 +9,12 @@
 3. Services and Endpoints informers (the agent's factory if it passes one, else an
    own one), waited for until both have listed, so the first sync never removes the
    rules of services that are merely not listed yet;
-4. the syncer, fed by the informers' handlers, until the task is cancelled. The rules
-   stay in place when the agent stops, as kube-proxy's do: traffic keeps flowing
-   through a restart, and the next proxy's first (full) sync replaces them.
+4. the other mode's rules, if a previous proxy left some (switching between
+   ``iptables`` and ``nftables``), are removed, as kube-proxy does at start;
+5. the syncer (with the mode's backend), fed by the informers' handlers, until the
+   task is cancelled. The rules stay in place when the agent stops, as kube-proxy's
+   do: traffic keeps flowing through a restart, and the next proxy's first (full)
+   sync replaces them.
 """
 
 from __future__ import annotations
@@ -25,10 +28,12 @@ from pathlib import Path
 from kctl.client.http import AsyncClient
 from kctl.client.informer import InformerFactory, object_key
 from kctl.client.resources import ENDPOINTS, SERVICES
+from node.network.iptables import IptablesError
+from node.proxy.cleanup import cleanup_other_mode
 from node.proxy.lock import DEFAULT_LOCK_DIR, NetnsLock, held, lock_path
 from node.proxy.model import ModelCache, ServicePort
 from node.proxy.ruleset import DEFAULT_MASQUERADE_MARK, RulesConfig
-from node.proxy.sync import ProxySyncer, SyncSettings
+from node.proxy.sync import ProxySyncer, SyncSettings, new_backend
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +49,7 @@ class ProxySettings:
 
 
 def make_syncer(
-    factory: InformerFactory, config: RulesConfig, settings: SyncSettings
+    factory: InformerFactory, config: RulesConfig, settings: SyncSettings, mode: str = "iptables"
 ) -> ProxySyncer:
     """A syncer reading the factory's Services and Endpoints caches, requested by their events."""
     services, endpoints = factory.informer(SERVICES), factory.informer(ENDPOINTS)
@@ -53,7 +58,7 @@ def make_syncer(
     def source() -> list[ServicePort]:
         return cache.build(((object_key(s), s) for s in services.store.list()), endpoints.store.get)
 
-    syncer = ProxySyncer(source, config, settings)
+    syncer = ProxySyncer(source, config, settings, backend=new_backend(mode, config))
     for informer in (services, endpoints):
         informer.add_handler(
             on_add=lambda _obj: syncer.request(),
@@ -61,6 +66,17 @@ def make_syncer(
             on_delete=lambda _obj: syncer.request(),
         )
     return syncer
+
+
+async def remove_other_mode(mode: str) -> None:
+    """Switching modes: the other mode's rules would still catch the traffic."""
+    try:
+        removed = await asyncio.to_thread(cleanup_other_mode, mode)
+    except IptablesError as exc:  # e.g. no iptables on an nftables-only machine
+        log.warning("proxy: cannot check for the other proxy mode's rules: %s", exc)
+        return
+    for what in removed:
+        log.info("proxy: removed %s (left by the other proxy mode)", what)
 
 
 async def run_proxy(
@@ -83,8 +99,6 @@ async def run_proxy(
     if mode == "none":
         log.info("proxy: mode none, not programming services")
         return
-    if mode == "nftables":
-        raise NotImplementedError("the nftables proxy mode is not available yet")
     settings = settings or ProxySettings()
     lock = NetnsLock(lock_path(settings.lock_dir))
     if not lock.try_acquire(node_name):
@@ -99,8 +113,9 @@ async def run_proxy(
                 raise ValueError("run_proxy needs a client or an informer factory")
             informers = InformerFactory(client)
         config = RulesConfig(cluster_cidr=cluster_cidr, masquerade_mark=settings.masquerade_mark)
-        syncer = make_syncer(informers, config, settings.sync)
+        syncer = make_syncer(informers, config, settings.sync, mode)
         try:
+            await remove_other_mode(mode)
             if own:
                 await informers.start()
             await asyncio.gather(

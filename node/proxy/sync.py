@@ -1,4 +1,4 @@
-"""The syncer: desired ruleset from the caches -> one ``iptables-restore --noflush``.
+"""The syncer: desired ruleset from the caches -> one write into the kernel's tables.
 
 Level-triggered like a controller: every event only requests a sync; a sync reads the
 current Services and Endpoints (through ``source``), builds the whole desired ruleset
@@ -18,6 +18,11 @@ and writes what differs from what it last wrote. Details that matter:
 * **Failures.** A failed restore is logged with the input lines iptables-restore
   pointed at; nothing is remembered as written, and a full resync is retried with
   backoff.
+* **Backends.** What is written where is a :class:`Backend`'s: ``iptables``
+  (:class:`IptablesBackend`, one ``iptables-restore --noflush`` of ``KCTL-`` chains, as
+  below) or ``nftables`` (:class:`NftablesBackend`, one ``nft -f`` transaction into
+  the proxy's own table, see :mod:`node.proxy.nftables`: changed chains flushed and
+  refilled, map elements deleted and added). Everything else here is shared.
 * **UDP.** conntrack keeps a UDP "connection" to a removed endpoint alive forever
   (DNS clients reuse source ports), so flows DNATed to removed endpoints are deleted,
   and so are flows to a service that had no endpoints (they recorded the REJECT path).
@@ -31,8 +36,9 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
-from node.proxy import iptables
+from node.proxy import iptables, nft, nftables
 from node.proxy.model import ServicePort
 from node.proxy.ruleset import HOOKS, TABLES, Chains, RulesConfig, RulesetBuilder, render
 
@@ -105,53 +111,39 @@ def changed_chains(
     return write, delete
 
 
-class ProxySyncer:
-    """Keeps the kernel's proxy chains equal to what ``source`` describes."""
+@dataclass(frozen=True)
+class Written:
+    chains_written: int
+    chains_deleted: int
+    lines: int
 
-    def __init__(
-        self,
-        source: Source,
-        config: RulesConfig,
-        settings: SyncSettings | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.source = source
-        self.settings = settings or SyncSettings()
-        self.clock = clock
+
+class Backend(Protocol):
+    """Writes a desired ruleset for ``ports`` into one kind of kernel tables."""
+
+    errors: tuple[type[Exception], ...]  # what a failed write or check raises
+
+    async def apply(self, ports: list[ServicePort], full: bool) -> Written:
+        """Write the ruleset: everything if ``full`` (stale leftovers found in the kernel
+        removed), else what differs from the last successful write."""
+        ...
+
+    async def intact(self) -> bool:
+        """False when someone flushed or deleted the proxy's rules (the canary)."""
+        ...
+
+
+class IptablesBackend:
+    """``iptables-restore --noflush`` of the changed (or all) ``KCTL-`` chains."""
+
+    errors: tuple[type[Exception], ...] = (iptables.IptablesError,)
+
+    def __init__(self, config: RulesConfig) -> None:
         self.builder = RulesetBuilder(config)
-        self._wanted = asyncio.Event()
-        self._applied: dict[str, Chains] | None = None  # None: the next sync is full
-        self._ports: list[ServicePort] = []
-        self._last_sync = float("-inf")
-        self._last_full = float("-inf")
-        self._failures = 0
-        self.syncs = 0  # successful syncs, for tests and metrics
+        self._applied: dict[str, Chains] | None = None
 
-    # --- requests (cheap, from event handlers) ----------------------------------------
-
-    def request(self) -> None:
-        self._wanted.set()
-
-    def request_full(self) -> None:
-        self._applied = None
-        self._wanted.set()
-
-    @property
-    def needs_full(self) -> bool:
-        return (
-            self._applied is None
-            or self.clock() - self._last_full >= self.settings.full_resync_period
-        )
-
-    # --- one sync -----------------------------------------------------------------------
-
-    async def sync(self) -> SyncResult:
-        """Bring the kernel to the desired state now; raises on failure (and then the
-        next sync is full)."""
-        start = self.clock()
-        ports = self.source()
+    async def apply(self, ports: list[ServicePort], full: bool) -> Written:
         desired = self.builder.build(ports)
-        full = self.needs_full
         self._applied, applied = None, self._applied
         if full or applied is None:
             existing = {t: await iptables.owned_chains(t) for t in TABLES}
@@ -169,6 +161,97 @@ class ProxySyncer:
                         "proxy: jump to %s added in %s %s", hook.rule[-1], hook.table, hook.chain
                     )
         self._applied = desired.tables
+        written = (
+            sum(len(c) for c in desired.tables.values())
+            if write is None
+            else sum(map(len, write.values()))
+        )
+        return Written(written, sum(map(len, delete.values())), text.count("\n"))
+
+    async def intact(self) -> bool:
+        return await iptables.canary_intact()
+
+
+class NftablesBackend:
+    """One ``nft -f`` transaction per sync into the proxy's own table."""
+
+    errors: tuple[type[Exception], ...] = (nft.NftError,)
+
+    def __init__(self, config: RulesConfig) -> None:
+        self.builder = nftables.NftBuilder(config)
+        self._applied: nftables.NftRuleset | None = None
+
+    async def apply(self, ports: list[ServicePort], full: bool) -> Written:
+        desired = self.builder.build(ports)
+        self._applied, applied = None, self._applied
+        existing = await nft.existing() if full or applied is None else None
+        plan = nftables.plan(desired, None if full else applied, existing)
+        text = nftables.render(desired, plan)
+        if text:
+            await nft.load(text)
+        self._applied = desired
+        return Written(len(plan.write), len(plan.delete_chains), text.count("\n"))
+
+    async def intact(self) -> bool:
+        return await nft.canary_intact()
+
+
+def new_backend(mode: str, config: RulesConfig) -> Backend:
+    """The backend of a ``--proxy-mode``: ``iptables`` or ``nftables``."""
+    if mode == "iptables":
+        return IptablesBackend(config)
+    if mode == "nftables":
+        return NftablesBackend(config)
+    raise ValueError(f"no proxy backend for mode {mode!r}")
+
+
+class ProxySyncer:
+    """Keeps the kernel's proxy rules equal to what ``source`` describes."""
+
+    def __init__(
+        self,
+        source: Source,
+        config: RulesConfig,
+        settings: SyncSettings | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        backend: Backend | None = None,
+    ) -> None:
+        self.source = source
+        self.settings = settings or SyncSettings()
+        self.clock = clock
+        self.backend: Backend = backend or IptablesBackend(config)
+        self._wanted = asyncio.Event()
+        self._full_due = True  # the next sync writes everything
+        self._ports: list[ServicePort] = []
+        self._last_sync = float("-inf")
+        self._last_full = float("-inf")
+        self._failures = 0
+        self.syncs = 0  # successful syncs, for tests and metrics
+
+    # --- requests (cheap, from event handlers) ----------------------------------------
+
+    def request(self) -> None:
+        self._wanted.set()
+
+    def request_full(self) -> None:
+        self._full_due = True
+        self._wanted.set()
+
+    @property
+    def needs_full(self) -> bool:
+        return self._full_due or self.clock() - self._last_full >= self.settings.full_resync_period
+
+    # --- one sync -----------------------------------------------------------------------
+
+    async def sync(self) -> SyncResult:
+        """Bring the kernel to the desired state now; raises on failure (and then the
+        next sync is full)."""
+        start = self.clock()
+        ports = self.source()
+        full = self.needs_full
+        self._full_due = True  # until this one succeeds
+        written = await self.backend.apply(ports, full)
+        self._full_due = False
         for args in udp_flushes(self._ports, ports):
             await iptables.conntrack_delete(*args)
         self._ports = ports
@@ -177,13 +260,8 @@ class ProxySyncer:
         if full:
             self._last_full = now
         self.syncs += 1
-        written = (
-            sum(len(c) for c in desired.tables.values())
-            if write is None
-            else sum(map(len, write.values()))
-        )
         result = SyncResult(
-            full, written, sum(map(len, delete.values())), text.count("\n"), now - start
+            full, written.chains_written, written.chains_deleted, written.lines, now - start
         )
         log.debug("proxy sync: %s", result)
         return result
@@ -210,7 +288,7 @@ class ProxySyncer:
     async def _sync_logged(self) -> None:
         try:
             result = await self.sync()
-        except iptables.IptablesError as exc:
+        except self.backend.errors as exc:
             self._failures += 1
             delay = min(
                 self.settings.retry_max, self.settings.retry_initial * 2 ** (self._failures - 1)
@@ -231,11 +309,11 @@ class ProxySyncer:
     async def _monitor(self) -> None:
         while True:
             await asyncio.sleep(self.settings.canary_interval)
-            if self._applied is None:
+            if self._full_due:
                 continue  # a full sync is already due
             try:
-                intact = await iptables.canary_intact()
-            except iptables.IptablesError as exc:
+                intact = await self.backend.intact()
+            except self.backend.errors as exc:
                 log.warning("proxy: cannot check the canary chains: %s", exc)
                 continue
             if not intact:
