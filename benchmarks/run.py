@@ -45,6 +45,7 @@ BENCHMARKS = [
     "bench_e2e_hollow",
     "bench_proxy_sync",
     "bench_proxy_latency",
+    "bench_pod_startup",
 ]
 
 

@@ -103,3 +103,16 @@ def test_proxy_sync_quick(tmp_path: Path) -> None:
 def test_proxy_latency_quick(tmp_path: Path) -> None:
     report = _run_quick("bench_proxy_latency", tmp_path)
     assert report.goals and all(t.rows for t in report.tables)
+
+
+def test_pod_startup_quick(tmp_path: Path) -> None:
+    from tests.fixtures.containerd import require_containerd
+
+    require_containerd()
+    report = _run_quick("bench_pod_startup", tmp_path)
+    _assert_measured(report, 8 * 7)
+    methods = [row[0] for row in report.tables[0].rows]
+    assert methods[0].startswith("kctl: one pod at a time")
+    assert any(m.startswith("raw CRI") for m in methods)
+    assert any(m.startswith("ctr run") for m in methods)
+    assert all(row[1] == 3 for row in report.tables[0].rows), report.tables[0].rows
