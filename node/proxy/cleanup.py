@@ -13,10 +13,12 @@ whole. Safe to run again: what is already gone is skipped.
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 
 from node.network import iptables as ipt
 from node.proxy import chains, nft
+from node.proxy.lock import NetnsLock, lock_path
 from node.proxy.nftables import QUALIFIED
 from node.proxy.ruleset import HOOKS, TABLES
 
@@ -70,9 +72,22 @@ def cleanup_other_mode(mode: str) -> list[str]:
     return []
 
 
-def cleanup_proxy() -> list[str]:
-    """Remove the proxy's state of both modes; returns what was removed, for the report."""
-    removed = cleanup_iptables() + cleanup_nftables()
+def cleanup_proxy(lock: NetnsLock | None = None) -> list[str]:
+    """Remove the proxy's state of both modes; returns what was removed, for the report.
+
+    Only while this process holds the network namespace's proxy lock (taking it if
+    free): a proxy still running here in another process (another cluster's node, a
+    benchmark) owns the rules, and they are left to it."""
+    lock = lock or NetnsLock(lock_path())
+    ours = lock.held or lock.holder().split(" ", 1)[0] == str(os.getpid())
+    if not ours and not lock.try_acquire("cleanup"):
+        log.info("proxy cleanup: a running proxy (%s) owns the rules; leaving them", lock.holder())
+        return []
+    try:
+        removed = cleanup_iptables() + cleanup_nftables()
+    finally:
+        if not ours:
+            lock.release()
     for what in removed:
         log.info("proxy cleanup: removed %s", what)
     return removed
