@@ -89,6 +89,8 @@ class Server:
     async def close(self) -> None:
         if self.app.node_proxy is not None:
             await self.app.node_proxy.close()
+        if self.app.resources.allocator is not None:
+            await self.app.resources.allocator.close()
         await self.store.close()
 
 
@@ -118,8 +120,10 @@ async def build(settings: ServerSettings) -> Server:
         target=validator.warm, args=(list(registry),), name="validator-warm", daemon=True
     ).start()
     admission = Admission(validator)
-    resources = Resources(store, registry, admission, ServiceAllocator(store, settings.allocation()))
+    allocator = ServiceAllocator(store, settings.allocation())
+    resources = Resources(store, registry, admission, allocator)
     await _ensure_system_objects(resources, settings)
+    await allocator.start()  # repairs the allocation records, then every repair interval
 
     def pods_on_node(node: str) -> list[dict[str, Any]]:
         _, entries = store.list("pods", None)

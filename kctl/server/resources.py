@@ -318,6 +318,14 @@ class Resources:
             return contextlib.nullcontext()
         return self.allocator.allocate(info, old, new, dry_run=dry_run, subresource=subresource)
 
+    def _releasing(
+        self, info: ResourceInfo, current: dict[str, Any]
+    ) -> AbstractAsyncContextManager[None]:
+        """Around a store delete: the release of a Service's allocation records."""
+        if self.allocator is None:
+            return contextlib.nullcontext()
+        return self.allocator.removing(info, current)
+
     def _written(self, req: Request, result: Entry | dict[str, Any]) -> Response:
         if isinstance(result, Entry):
             return Response(200, result.value)
@@ -343,9 +351,10 @@ class Resources:
                         return Response(200, entry.value)
                     stored = await self.store.update(key, plan.obj, entry.revision)
                     return Response(200, stored.value)
-                gone = await self.store.delete(
-                    key, expected_revision=entry.revision, last_state=plan.obj
-                )
+                async with self._releasing(info, current):
+                    gone = await self.store.delete(
+                        key, expected_revision=entry.revision, last_state=plan.obj
+                    )
                 if info.resource in deletion.RETURNS_DELETED_OBJECT:
                     return Response(200, gone.value)
                 return Response.json(200, deletion.success_status(info, current))

@@ -248,6 +248,16 @@ def test_concurrent_creates_never_share(api: httpx.Client) -> None:
     assert len({node_ports(m)[0] for m in made}) == 40
 
 
+def test_allocation_records_are_not_served(api: httpx.Client) -> None:
+    create(api, "recorded", type="NodePort")
+    for path in ("/apis/kctl.io/v1/serviceipallocations", "/apis/kctl.io/v1/servicenodeportallocations"):
+        assert api.get(path).status_code == 404
+    groups = api.get("/apis").json()["groups"]
+    assert "kctl.io" not in {g["name"] for g in groups}
+    resources = api.get("/api/v1").json()["resources"]
+    assert not [r for r in resources if "allocation" in r["name"]]
+
+
 # ---------------------------------------------------------------- restart and settings
 
 
@@ -346,6 +356,63 @@ def test_two_api_servers_see_each_others_allocations(tmp_path: Path, postgres_ur
             made = [create(a if i % 2 else b, f"alt-{i}", type="NodePort") for i in range(20)]
             assert len({m["spec"]["clusterIP"] for m in made} | {"10.96.0.99"}) == 21
             assert len({node_ports(m)[0] for m in made}) == 20
+    finally:
+        first.stop()
+        second.stop()
+
+
+@pytest.mark.postgres
+def test_two_api_servers_racing_never_share_a_number(tmp_path: Path, postgres_url: str) -> None:
+    """Concurrent creates against both servers at once, on ranges small enough that
+    they must collide: the database's records decide, nobody gets a duplicate, and
+    failed claims leave nothing behind (the ranges can be filled exactly afterwards)."""
+    args = [
+        "--store", postgres_url,
+        "--service-cidr", "10.100.0.0/28",  # 14 usable, .1 and .10 reserved: 12 dynamic
+        "--cluster-dns", "10.100.0.10",
+        "--service-node-port-range", "30000-30013",  # 14 node ports
+    ]
+    first = start_apiserver(tmp_path / "a", extra=args)
+    second = start_apiserver(tmp_path / "b", extra=args)
+    try:
+        with first.client() as a, second.client() as b:
+
+            def one(i: int) -> httpx.Response:
+                api = a if i % 2 else b
+                return api.post(SERVICES, json=manifest(f"race-{i}", type="NodePort"))
+
+            with ThreadPoolExecutor(32) as pool:
+                answers = list(pool.map(one, range(32)))
+            made = [r.json() for r in answers if r.status_code == 201]
+            for r in answers:
+                assert r.status_code in (201, 500), r.text
+                if r.status_code == 500:
+                    assert "range is full" in r.json()["message"], r.text
+            assert 0 < len(made) <= 12
+            listed = a.get(SERVICES).json()["items"]
+            mine = [s for s in listed if s["metadata"]["name"].startswith("race-")]
+            assert len(mine) == len(made)
+            ips = [s["spec"]["clusterIP"] for s in mine]
+            ports = [node_ports(s)[0] for s in mine]
+            assert len(set(ips)) == len(ips) and len(set(ports)) == len(ports)
+            # nothing leaked: both servers fill the address range exactly
+            more = 0
+            for i in range(20):
+                r = (a if i % 2 else b).post(SERVICES, json=manifest(f"fill-{i}", type="NodePort"))
+                if r.status_code != 201:
+                    assert r.status_code == 500 and "range is full" in r.json()["message"], r.text
+                    break
+                more += 1
+            assert len(made) + more == 12
+            everything = b.get(SERVICES).json()["items"]
+            ips = [s["spec"]["clusterIP"] for s in everything if s["spec"].get("type") == "NodePort"]
+            assert len(ips) == 12 and len(set(ips)) == 12
+            # delete on one server, the number is free on the other at once
+            victim = mine[0]
+            name, ip, port = victim["metadata"]["name"], victim["spec"]["clusterIP"], node_ports(victim)[0]
+            assert a.delete(f"{SERVICES}/{name}").status_code == 200
+            back = create(b, "reborn", type="NodePort", clusterIP=ip, ports=[{"port": 80, "nodePort": port}])
+            assert back["spec"]["clusterIP"] == ip and node_ports(back) == [port]
     finally:
         first.stop()
         second.stop()

@@ -17,19 +17,26 @@ the store write itself is not, so concurrent creates still share group commits.
 
 Several API servers on one PostgreSQL store: each catches up with every commit made
 anywhere before choosing (``Store.sync`` in :meth:`.ledger.Ledger.catch_up`), so a
-number committed by one server is never handed out by another, and a requested one is
-refused everywhere. Not airtight: two servers that choose the same free number in the
-window between their choices and their commits both commit, because nothing shared
-records an in-flight choice. Closing it needs a uniqueness record per number written
-before (or with) the Service and checked by the database: kube-apiserver's IPAddress
-objects, or here a create of a private key per number (``KeyExists`` = taken) plus a
-repair pass for records whose Service never committed or is gone.
+number committed by one server is never handed out by another. Choices still in flight
+on two servers are decided by the database: before the Service write, every number the
+write newly takes gets a record created in the store (:mod:`.records`, kube-apiserver's
+``IPAddress`` objects); a record that exists already means another server won it, and
+the allocation runs again with that number counted as taken (a requested number then
+gets the usual "already allocated" answer). After the write, the records of numbers the
+stored Service does not hold are deleted (:meth:`.records.Records.settle`): the ones a
+failed write claimed, and the ones an update or the final deletion gave up. A write
+whose outcome is unknown (cancelled, store unavailable) leaves its records to the
+repair pass (:mod:`.repair`), which also collects what a crash left behind.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import copy
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,7 +48,12 @@ from kctl.server.allocation import ipallocator, portallocator, service
 from kctl.server.allocation.ipallocator import ServiceCIDR, ip_value
 from kctl.server.allocation.ledger import Ledger, Reservation
 from kctl.server.allocation.portallocator import PortRange
-from kctl.store import Store
+from kctl.server.allocation.records import IP_RESOURCE, Owner, Record, Records, Taken, numbers
+from kctl.server.allocation.repair import Repair
+from kctl.server.allocation.service import Held
+from kctl.store import Key, KeyExists, KeyNotFound, RevisionConflict, Store, StoreError
+
+log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
 
@@ -51,15 +63,34 @@ class AllocationSettings:
     service_cidr: str = "10.96.0.0/12"
     node_port_range: str = portallocator.DEFAULT_RANGE
     cluster_dns: str = "10.96.0.10"
+    repair_interval: float = 60.0  # seconds between repair passes (upstream: 3 min); 0: none
+    record_grace: float = 30.0  # seconds a record may wait for its Service write
 
 
 class ServiceAllocator:
-    def __init__(self, store: Store, settings: AllocationSettings | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        settings: AllocationSettings | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
         settings = settings or AllocationSettings()
         reserved = tuple(a for a in settings.cluster_dns.split(",") if a.strip())
         self.cidr = ServiceCIDR.parse(settings.service_cidr, tuple(a.strip() for a in reserved))
         self.ports = PortRange.parse(settings.node_port_range)
+        self.records = Records(store, settings.record_grace, clock or time.time)
         self.ledger = Ledger(store)
+        self.repair = Repair(store, self.records, settings.repair_interval)
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Repair once (a crash may have left records behind), then periodically."""
+        await self.repair.start()
+
+    async def close(self) -> None:
+        await self.repair.stop()
+        self.ledger.close()
 
     # -- hooks ----------------------------------------------------------------------
 
@@ -80,20 +111,88 @@ class ServiceAllocator:
         dry_run: bool = False,
         subresource: str = "",
     ) -> AsyncIterator[None]:
-        if not _applies(info, subresource) or deletion.finished(new):
+        if not _applies(info, subresource):
             yield
             return
+        owner, before = Owner.of(new), service.held(old)
         reservation = Reservation()
-        async with self.ledger.lock:
-            await self.ledger.catch_up()
-            _Allocation(self, info, old, new, reservation).run()
-            if not dry_run:
-                self.ledger.reserve(reservation)
+        claimed: dict[Key, int] = {}
+        after = Held()  # the final deletion takes nothing and gives up everything
+        if not deletion.finished(new):
+            claimed = await self._choose(info, old, new, owner, reservation, dry_run)
+            after = service.held(new)
+        if dry_run:
+            yield
+            return
+        settle = bool(claimed) or not numbers(before) <= numbers(after)
         try:
             yield
+        except BaseException as exc:
+            if _outcome_unknown(exc):
+                settle = False  # the write may still commit: the repair pass decides
+            raise
         finally:
-            if not dry_run:
+            self.ledger.release(reservation)
+            if settle:
+                await self.records.settle(owner, claimed, before)
+
+    @contextlib.asynccontextmanager
+    async def removing(self, info: ResourceInfo, old: Obj) -> AsyncIterator[None]:
+        """Around the store delete that removes ``old``: its records go with it."""
+        if not _applies(info, "") or not numbers(service.held(old)):
+            yield
+            return
+        settle = True
+        try:
+            yield
+        except BaseException as exc:
+            settle = not _outcome_unknown(exc)
+            raise
+        finally:
+            if settle:
+                await self.records.settle(Owner.of(old), {}, service.held(old))
+
+    async def _choose(
+        self,
+        info: ResourceInfo,
+        old: Obj | None,
+        new: Obj,
+        owner: Owner,
+        reservation: Reservation,
+        dry_run: bool,
+    ) -> dict[Key, int]:
+        """Choose under the ledger's lock, then claim the records of what was newly
+        taken; a number another server claimed first is avoided and the choice redone."""
+        original = copy.deepcopy(new.get("spec"))
+        avoid = Reservation()
+        while True:
+            async with self.ledger.lock:
+                await self.ledger.catch_up()
+                _Allocation(self, info, old, new, reservation, owner, avoid).run()
+                if dry_run:
+                    return {}
+                self.ledger.reserve(reservation)
+            taken = Held(frozenset(reservation.ips), frozenset(reservation.ports))
+            try:
+                return await self.records.claim(owner, numbers(taken))
+            except Taken as lost:
+                log.debug("lost %s %d to another server; choosing again", lost.resource, lost.value)
+                (avoid.ips if lost.resource == IP_RESOURCE else avoid.ports).add(lost.value)
                 self.ledger.release(reservation)
+                if original is None:
+                    new.pop("spec", None)
+                else:
+                    new["spec"] = copy.deepcopy(original)
+            except BaseException:
+                self.ledger.release(reservation)
+                raise
+
+
+def _outcome_unknown(exc: BaseException) -> bool:
+    """A write interrupted this way may commit after all."""
+    if isinstance(exc, (KeyExists, KeyNotFound, RevisionConflict)):
+        return False
+    return isinstance(exc, (asyncio.CancelledError, StoreError))
 
 
 def _applies(info: ResourceInfo, subresource: str) -> bool:
@@ -111,8 +210,11 @@ class _Allocation:
         old: Obj | None,
         new: Obj,
         reservation: Reservation,
+        owner: Owner,
+        avoid: Reservation,
     ) -> None:
         self.cidr, self.range, self.ledger = allocator.cidr, allocator.ports, allocator.ledger
+        self.records, self.owner, self.avoid = allocator.records, owner, avoid
         self.info = info
         md = new.get("metadata") or {}
         self.name = str(md.get("name") or "")
@@ -159,7 +261,7 @@ class _Allocation:
         problem = ""
         if value is None or value not in self.cidr.pool:
             problem = self.cidr.out_of_range(ip)
-        elif value not in self.kept.ips and self.ledger.ip_taken(value):
+        elif value not in self.kept.ips and self._ip_held(value, requested=True):
             problem = ipallocator.ALLOCATED
         if problem:
             self._invalid_value(
@@ -171,7 +273,25 @@ class _Allocation:
             self.res.ips.add(value)
 
     def _ip_taken(self, value: int) -> bool:
-        return value in self.cidr.reserved or value in self.res.ips or self.ledger.ip_taken(value)
+        return value in self.cidr.reserved or value in self.res.ips or self._ip_held(value)
+
+    def _ip_held(self, value: int, requested: bool = False) -> bool:
+        """Held by a stored Service, another write here, or another server's claim."""
+        if self.ledger.ip_taken(value) or value in self.avoid.ips:
+            return True
+        return self._claimed(self.ledger.ip_record(value), requested)
+
+    def _port_held(self, value: int, requested: bool = False) -> bool:
+        if self.ledger.port_taken(value) or value in self.avoid.ports:
+            return True
+        return self._claimed(self.ledger.port_record(value), requested)
+
+    def _claimed(self, record: Record | None, requested: bool) -> bool:
+        """A record of another Service blocks the number; a requested number may take
+        over a stale one (:meth:`.records.Records.stale`)."""
+        if record is None or record.owner.uid == self.owner.uid:
+            return False
+        return not (requested and self.records.stale(record))
 
     # -- node ports -----------------------------------------------------------------
 
@@ -219,7 +339,7 @@ class _Allocation:
             return ""  # the Service's own (or shared by another of its ports)
         if value not in self.range.pool:
             return self.range.out_of_range()
-        if self.ledger.port_taken(value):
+        if self._port_held(value, requested=True):
             return portallocator.ALLOCATED
         self.res.ports.add(value)
         return ""
@@ -230,7 +350,7 @@ class _Allocation:
                 value in avoid
                 or value in self.res.ports
                 or value in self.kept.ports
-                or self.ledger.port_taken(value)
+                or self._port_held(value)
             )
 
         value = self.range.pool.pick(taken)

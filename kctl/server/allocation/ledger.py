@@ -17,7 +17,13 @@ a write only after its event is in the feed, and every allocation first catches 
 the feed (:meth:`Ledger.catch_up`), so the committed Service is in the index before
 anyone looks again.
 
-Catching up drains the watch without waiting: every event up to the store's revision
+Other API servers sharing the store choose too, and their choices are not in this
+server's reservations: the database decides between them through one record per
+number (:mod:`.records`). The ledger follows those records as well, so a number
+another server has claimed (its Service not yet committed) is not chosen here, and a
+clash at the database is the exception, not the rule.
+
+Catching up drains the watches without waiting: every event up to the store's revision
 is already queued when the feed delivers it. A watch that overflowed (a long quiet
 time with many Service writes) or ended is replaced by a rebuild from the store's
 cache, registered in the same loop step as the list, so nothing falls in between.
@@ -29,13 +35,23 @@ import asyncio
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
+from kctl.server.allocation.records import (
+    IP_RESOURCE,
+    PORT_RESOURCE,
+    RESOURCES,
+    Record,
+    decode,
+    value_of,
+)
 from kctl.server.allocation.service import Held, held
 from kctl.store import Compacted, Event, Key, Store, Watch, WatchOverflow
 
 log = logging.getLogger(__name__)
 
-RESOURCE = "services"
+SERVICES = "services"
+FOLLOWED = (SERVICES, *RESOURCES)
 DELETED = "DELETED"
 
 
@@ -50,8 +66,9 @@ class Reservation:
 class Ledger:
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._watch: Watch | None = None
+        self._watches: dict[str, Watch] = {}
         self._held: dict[Key, Held] = {}
+        self._records: dict[tuple[str, int], Record] = {}
         self._ips: dict[int, set[Key]] = {}
         self._ports: dict[int, set[Key]] = {}
         self._reserved_ips: Counter[int] = Counter()
@@ -65,6 +82,13 @@ class Ledger:
 
     def port_taken(self, value: int) -> bool:
         return value in self._ports or self._reserved_ports[value] > 0
+
+    def ip_record(self, value: int) -> Record | None:
+        """The record claiming address ``value`` (this or another server's)."""
+        return self._records.get((IP_RESOURCE, value))
+
+    def port_record(self, value: int) -> Record | None:
+        return self._records.get((PORT_RESOURCE, value))
 
     # -- reservations ---------------------------------------------------------------
 
@@ -87,38 +111,51 @@ class Ledger:
         """Bring the index up to the store's current revision (call under ``lock``)."""
         if self._store.shared:
             await self._store.sync()  # other API servers' commits first
-        if self._watch is None or self._watch.closed:
+        if len(self._watches) < len(FOLLOWED) or any(w.closed for w in self._watches.values()):
             self._rebuild()
-        watch = self._watch
-        assert watch is not None
         try:
-            while watch.revision < self._store.revision:
-                for event in await watch.next_batch():
-                    self._apply_event(event)
+            for watch in self._watches.values():
+                while watch.revision < self._store.revision:
+                    for event in await watch.next_batch():
+                        self._apply_event(event)
         except (WatchOverflow, Compacted, StopAsyncIteration) as exc:
             log.info("service allocation index rebuilt from the store (%s)", exc or "watch ended")
             self._rebuild()
 
     def close(self) -> None:
-        if self._watch is not None:
-            self._watch.close()
-            self._watch = None
+        for watch in self._watches.values():
+            watch.close()
+        self._watches.clear()
 
     def _rebuild(self) -> None:
-        if self._watch is not None:
-            self._watch.close()
-        # list and watch in one loop step: the watch starts exactly where the list ends
-        _, entries = self._store.list(RESOURCE)
-        self._watch = self._store.watch(RESOURCE)
+        self.close()
         self._held.clear()
         self._ips.clear()
         self._ports.clear()
-        for entry in entries:
-            self._set(entry.key, held(entry.object()))
+        self._records.clear()
+        # list and watch in one loop step: each watch starts exactly where its list ends
+        for resource in FOLLOWED:
+            _, entries = self._store.list(resource)
+            self._watches[resource] = self._store.watch(resource)
+            for entry in entries:
+                self._put(entry.key, entry.object() if resource == SERVICES else entry)
 
     def _apply_event(self, event: Event) -> None:
-        key = event.entry.key
-        self._set(key, None if event.type == DELETED else held(event.entry.object()))
+        entry = event.entry
+        if event.type == DELETED:
+            self._put(entry.key, None)
+        else:
+            self._put(entry.key, entry.object() if entry.key.resource == SERVICES else entry)
+
+    def _put(self, key: Key, what: Any) -> None:
+        if key.resource == SERVICES:
+            self._set(key, None if what is None else held(what))
+            return
+        record = decode(what) if what is not None else None
+        if record is not None:
+            self._records[(record.resource, record.value)] = record
+        else:
+            self._records.pop((key.resource, value_of(key)), None)
 
     def _set(self, key: Key, now: Held | None) -> None:
         before = self._held.pop(key, None)
