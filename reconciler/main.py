@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from kctl.api import memory
 from kctl.client.http import AsyncClient
 from kctl.client.informer import InformerFactory
 from kctl.client.leaderelection import FencedClient, LeaderElector, LeaseTiming
@@ -137,10 +138,14 @@ async def _main(settings: ReconcilerSettings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, task.cancel)
+    # Informer caches churn through every object version: return freed heap memory.
+    trimmer = asyncio.create_task(memory.release_periodically(), name="malloc-trim")
     try:
         await serve(settings)
     except asyncio.CancelledError:
         log.info("stopped")
+    finally:
+        trimmer.cancel()
 
 
 def run(settings: ReconcilerSettings) -> None:

@@ -18,6 +18,10 @@ API server, as client-go's shared informers do:
 * **Sharing.** :class:`InformerFactory` hands every controller of a process the same
   informer per (type, namespace, selectors): one list+watch and one copy of each object.
   Cached objects are shared: never mutate them.
+* **Memory.** Before an object is cached its ``managedFields`` are dropped (as
+  client-go's transform does), its short strings are interned and its parts equal to
+  those of the previous object are shared (:mod:`kctl.client.interning`): 10,000 pods
+  of one template hold its containers, tolerations and labels once.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from typing import Any
 from kctl.api import errors
 from kctl.api.kinds import ResourceInfo
 from kctl.client.http import AsyncClient, ConnectionFailed
+from kctl.client.interning import Compactor
 
 log = logging.getLogger(__name__)
 
@@ -186,10 +191,12 @@ class Informer:
         field_selector: str | None = None,
         resync_period: float = 0.0,
         strip_managed_fields: bool = True,
+        compact: bool = True,
     ) -> None:
         self.client = client
         self.info = info
         self.strip_managed_fields = strip_managed_fields
+        self._compactor = Compactor() if compact else None
         self.namespace = namespace
         self.label_selector = label_selector
         self.field_selector = field_selector
@@ -263,7 +270,7 @@ class Informer:
     def _replace(self, items: list[Obj]) -> None:
         fresh: dict[str, Obj] = {}
         for obj in items:
-            self._fill_kind(obj)
+            self._prepare(obj)
             fresh[object_key(obj)] = obj
         for key in self.store.keys():
             if key not in fresh:
@@ -297,7 +304,7 @@ class Informer:
             if rv:
                 self.last_sync_resource_version = rv
             return
-        self._fill_kind(obj)
+        self._prepare(obj)
         key = object_key(obj)
         if kind == "DELETED":
             old = self.store.delete(key)
@@ -308,7 +315,7 @@ class Informer:
         if rv:
             self.last_sync_resource_version = rv
 
-    def _fill_kind(self, obj: Obj) -> None:
+    def _prepare(self, obj: Obj) -> None:
         # Lists carry kind/apiVersion on the list, not on each item: put them back so
         # every cached object is self-describing (ownerReferences, events need them).
         if "kind" not in obj:
@@ -321,6 +328,10 @@ class Informer:
             md = obj.get("metadata")
             if md is not None:
                 md.pop("managedFields", None)
+        if self._compactor is not None:
+            # Cached for the life of the process: repeated strings (namespaces, images,
+            # node names) and equal parts (a template's containers) held once.
+            self._compactor.compact(obj)
 
     async def _resync_loop(self) -> None:
         while True:

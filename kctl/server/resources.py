@@ -111,8 +111,7 @@ class Resources:
                 "metadata": {"resourceVersion": str(revision)},
             }
         )
-        body = head[:-1] + b',"items":[' + b",".join(e.value for e in entries) + b"]}"
-        return Response(200, body)
+        return Response(200, _list_body(head, [e.value for e in entries]))
 
     # ---------------------------------------------------------------- create
     async def create(self, req: Request) -> Response:
@@ -387,7 +386,7 @@ class Resources:
                 "metadata": {"resourceVersion": str(self.store.revision)},
             }
         )
-        return Response(200, head[:-1] + b',"items":[' + b",".join(deleted) + b"]}")
+        return Response(200, _list_body(head, deleted))
 
     # ---------------------------------------------------------------- helpers
     def _existing(self, info: ResourceInfo, namespace: str, name: str) -> Entry:
@@ -437,6 +436,18 @@ class Resources:
                 f'fieldValidation must be one of "Ignore", "Warn" or "Strict", not {validation!r}'
             )
         return WriteOptions(manager=manager, field_validation=validation, subresource=subresource)
+
+
+def _list_body(head: bytes, items: list[bytes]) -> bytes:
+    """``head`` (a list's JSON without items) with ``items`` spliced in, built in one
+    join: a 10,000-pod list is ~30 MB, and every ``+`` would copy all of it again."""
+    parts = [head[:-1], b',"items":[']
+    for i, item in enumerate(items):
+        if i:
+            parts.append(b",")
+        parts.append(item)
+    parts.append(b"]}")
+    return b"".join(parts)
 
 
 def _check_uid(info: ResourceInfo, name: str, current: dict[str, Any], new: dict[str, Any]) -> None:

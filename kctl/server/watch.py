@@ -24,6 +24,7 @@ from kctl.api.table_rows import row_cache
 from kctl.server.request import Request
 from kctl.server.resources import Resources
 from kctl.store import Compacted, Entry, Event, StoreError
+from kctl.store.types import line_parts
 from kctl.store.watch import Watch
 
 Send = Callable[[bytes], Awaitable[None]]
@@ -80,7 +81,11 @@ class WatchStream:
             return "DELETED" if now or before else None
         return event.type if now else None
 
-    def _line(self, event_type: str, entry: Entry, event: Event | None = None) -> bytes:
+    def _line_parts(
+        self, event_type: str, entry: Entry, event: Event | None = None
+    ) -> tuple[bytes, ...]:
+        """The runs of bytes that make one event's line (joined by the caller with the
+        rest of its batch: the object's stored bytes are copied once, into the send)."""
         if self.req.accept.table:
             rows = row_cache(self.resources.store)
             if event is not None and event.type == "DELETED":
@@ -94,10 +99,8 @@ class WatchStream:
                 remember=event_type != "DELETED",
             )
             self._columns_sent = True
-            return b'{"type":"' + event_type.encode() + b'","object":' + table + b"}\n"
-        if event is not None:
-            return event.line(event_type)
-        return b'{"type":"' + event_type.encode() + b'","object":' + entry.value + b"}\n"
+            return line_parts(event_type, table)
+        return line_parts(event_type, entry.value)
 
     def _bookmark(self, revision: int) -> bytes:
         info = self.req.target.info
@@ -148,7 +151,11 @@ class WatchStream:
         position = revision
         try:
             for i in range(0, len(initial), 500):
-                await send(b"".join(self._line("ADDED", e) for e in initial[i : i + 500]))
+                await send(
+                    b"".join(
+                        part for e in initial[i : i + 500] for part in self._line_parts("ADDED", e)
+                    )
+                )
             while True:
                 step = (
                     min(deadline, loop.time() + BOOKMARK_INTERVAL) if self.bookmarks else deadline
@@ -166,11 +173,11 @@ class WatchStream:
                 except StoreError as exc:  # the watcher fell behind: make the client relist
                     await send(_error_line(errors.expired(f"watch ended: {exc}")))
                     return
-                lines = []
+                lines: list[bytes] = []
                 for event in batch:
                     kind = self._event_type(event)
                     if kind is not None:
-                        lines.append(self._line(kind, event.entry, event))
+                        lines.extend(self._line_parts(kind, event.entry, event))
                 position = batch[-1].revision
                 if lines:
                     await send(b"".join(lines))

@@ -28,6 +28,9 @@ class StoreSettings:
     poll_interval: seconds between polls of the ``log`` table by a shared store's feed
         when no NOTIFY arrived (the fallback that bounds staleness).
     busy_timeout: seconds SQLite waits for a lock held by another process.
+    trim_interval: seconds between returns of freed heap memory to the system
+        (:mod:`kctl.api.memory`; the store holds most of the API server's memory and
+        makes most of its churn); 0 disables.
     """
 
     batch_limit: int = 256
@@ -39,3 +42,4 @@ class StoreSettings:
     compaction_batch: int = 1_000
     poll_interval: float = 1.0
     busy_timeout: float = 5.0
+    trim_interval: float = 2.0

@@ -11,7 +11,9 @@ It wires the parts together and owns their lifetimes:
 * for a shared database (PostgreSQL), :class:`~kctl.store.listener.ListenerThread`
   pokes the feed when another API server commits, and :meth:`Store.sync` gives a
   linearizable read: it learns ``meta.revision`` and waits for the feed to reach it;
-* :class:`~kctl.store.compaction.Compactor` trims the log in the background.
+* :class:`~kctl.store.compaction.Compactor` trims the log in the background, and
+  :func:`kctl.api.memory.release_periodically` gives the heap memory freed by the
+  churn of versions back to the system.
 
 A Store belongs to the event loop that opened it: every method except ``open`` must be
 called from that loop. Concurrent ``sync`` calls share database round trips: a caller
@@ -31,9 +33,10 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy.engine import make_url
 
+from kctl.api import memory
 from kctl.store.backends import Backend, open_backend, wrap_errors
 from kctl.store.cache import ObjectCache
-from kctl.store.codec import FieldExtractor, default_fields, labels_of
+from kctl.store.codec import FieldExtractor, default_fields, labels_of, shared_fields
 from kctl.store.compaction import Compactor, RetentionPolicy
 from kctl.store.feed import Feed
 from kctl.store.listener import ListenerThread
@@ -121,6 +124,7 @@ class Store:
         self._writer = Writer(backend, extract, settings.batch_limit, self._from_writer, stats)
         self._listener: ListenerThread | None = None
         self._compactor_task: asyncio.Task[None] | None = None
+        self._trim_task: asyncio.Task[None] | None = None
         self._compact_lock = asyncio.Lock()
         self._read_meta = _Coalesced(lambda: reader.call(reader.meta))
 
@@ -135,7 +139,7 @@ class Store:
         """Open (creating if needed) the store at ``sqlite:///path`` or
         ``postgresql://user@host:port/db``, load the cache and start the writer."""
         settings = settings or StoreSettings()
-        extract = field_extractor or default_fields
+        extract = shared_fields(field_extractor or default_fields)
         _prepare_sqlite_path(url)
         backend = open_backend(url, settings)
         reader = Reader(backend, extract)
@@ -178,6 +182,10 @@ class Store:
                 self.compact,
             )
             self._compactor_task = self._loop.create_task(compactor.run())
+        if self.settings.trim_interval > 0:
+            self._trim_task = self._loop.create_task(
+                memory.release_periodically(self.settings.trim_interval)
+            )
 
     # -- reads (cache) --------------------------------------------------------------
 
@@ -305,10 +313,11 @@ class Store:
         if self._closed:
             return
         self._closed = True
-        if self._compactor_task is not None:
-            self._compactor_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._compactor_task
+        for task in (self._compactor_task, self._trim_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         await self._loop.run_in_executor(None, self._writer.stop)
         # commits made before the stop are acknowledged once delivered
         with contextlib.suppress(Exception):

@@ -77,9 +77,20 @@ class SchedulerCache:
         if current is not None:
             old, node = current
             if node == pod.node_name and old.uid == pod.uid and _same_footprint(old, pod):
+                self._refresh(pod, node)
                 return
             self._unplace(pod.key)
         self._place(pod, pod.node_name)
+
+    def _refresh(self, pod: PodInfo, node: str) -> None:
+        """Hold the newest PodInfo of a pod whose footprint did not change: the old one
+        keeps its (older) pod object alive, a second copy of every running pod."""
+        self.pods[pod.key] = (pod, node)
+        on_node = self.by_node.get(node)
+        if on_node is not None and pod.key in on_node:
+            on_node[pod.key] = pod
+        if pod.key in self.with_anti_affinity:
+            self.with_anti_affinity[pod.key] = pod
 
     def remove_pod(self, key: str) -> bool:
         self.assumed.discard(key)

@@ -284,6 +284,13 @@ def _host_ports(spec: Obj) -> tuple[tuple[str, str, int], ...]:
 _NO_TERMS: tuple[Any, ...] = ()
 
 
+@functools.lru_cache(maxsize=1024)
+def _tolerations(fields: tuple[tuple[str, str, str, str], ...]) -> tuple[Toleration, ...]:
+    # Every pod gets the same two default tolerations (and a Deployment's pods the same
+    # set): one tuple of Toleration objects for all of them, not one per pod.
+    return tuple(Toleration(*f) for f in fields)
+
+
 def parse_pod(obj: Obj) -> PodInfo:
     meta = obj.get("metadata") or {}
     spec = obj.get("spec") or {}
@@ -333,14 +340,16 @@ def parse_pod(obj: Obj) -> PodInfo:
         node_selector=spec.get("nodeSelector") or {},
         required_terms=required,
         preferred_terms=preferred,
-        tolerations=tuple(
-            Toleration(
-                str(t.get("key") or ""),
-                str(t.get("operator") or "Equal"),
-                str(t.get("value") or ""),
-                str(t.get("effect") or ""),
+        tolerations=_tolerations(
+            tuple(
+                (
+                    str(t.get("key") or ""),
+                    str(t.get("operator") or "Equal"),
+                    str(t.get("value") or ""),
+                    str(t.get("effect") or ""),
+                )
+                for t in spec.get("tolerations") or ()
             )
-            for t in spec.get("tolerations") or ()
         ),
         affinity=pod_aff,
         anti_affinity=anti,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from typing import Any
 
 from kctl.client.http import AsyncClient
@@ -66,6 +67,8 @@ def test_list_then_watch_with_handlers_and_shared_informers(apiserver: ApiServer
                 cached = informer.store.get("default/before")
                 assert cached is not None and cached["kind"] == "ConfigMap"
                 assert "managedFields" not in cached["metadata"]  # stripped, as client-go's transform
+                # repeated strings are one instance in the whole cache (interned)
+                assert cached["metadata"]["namespace"] is sys.intern("default")
                 live = await client.get(CONFIGMAPS, "before", "default")
                 assert live["metadata"]["managedFields"]
                 await client.create(CONFIGMAPS, cm("after", "default"))

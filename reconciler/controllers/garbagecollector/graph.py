@@ -13,6 +13,10 @@ references and dependents, and return the uids whose state may now call for acti
 (kube-controller-manager's ``processGraphChanges``). The controller puts those uids
 on its work queue; deciding and acting is the controller's job. Nothing here recurses
 over the graph, so cycles of ownership cannot make it loop.
+
+The graph holds a node for every object of every watched kind (10,000 pods, their
+Events excluded), so its records use ``__slots__``: about a third of the memory of
+records with a ``__dict__`` each.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ ORPHAN = "orphan"
 FOREGROUND = "foregroundDeletion"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OwnerRef:
     """One ``metadata.ownerReferences`` entry."""
 
@@ -48,7 +52,7 @@ class OwnerRef:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Identity:
     """What names an object in the API: its type, namespace ("" if none), name, uid."""
 
@@ -79,7 +83,7 @@ def identity_of(obj: Mapping[str, Any]) -> Identity:
     )
 
 
-@dataclass
+@dataclass(slots=True)
 class Node:
     identity: Identity
     owners: tuple[OwnerRef, ...] = ()

@@ -72,3 +72,19 @@ def test_matching_uses_the_label_index() -> None:
         {"matchLabels": {"app": "web"}, "matchExpressions": [{"key": "v", "operator": "Exists"}]}
     )
     assert [p.name for p, _ in cache.matching(sel2, frozenset({"default"}))] == ["w1"]
+
+
+def test_confirmation_holds_the_newest_pod_object() -> None:
+    # The assumed PodInfo carries the unbound pod; once the informer shows the pod bound
+    # (and later Running) the cache must not keep the older objects alive.
+    cache = cluster([node("a")])
+    cache.assume(parse_pod(pod("p", cpu="1")), "a")
+    bound = parse_pod(pod("p", cpu="1", node_name="a"))
+    cache.add_pod(bound)
+    running = pod("p", cpu="1", node_name="a")
+    running["status"] = {"phase": "Running"}
+    latest = parse_pod(running)
+    cache.add_pod(latest)
+    assert cache.pods["default/p"][0] is latest
+    assert cache.by_node["a"]["default/p"] is latest
+    assert _requested(cache, "a") == (1000, 1)
