@@ -142,6 +142,8 @@ def _measure(server: ApiServer, logs: Path, sizes: Sizes) -> tuple[list[Table], 
                     samples.append([round(now - t0), st.get("replicas", 0), st.get("readyReplicas", 0), st.get("availableReplicas", 0)])
                     next_sample += 1.0
                 if st.get("readyReplicas") == sizes.replicas and st.get("availableReplicas") == sizes.replicas:
+                    # the last row: the moment all were ready (a short run may have no other)
+                    samples.append([round(now - t0, 1), st.get("replicas", 0), st["readyReplicas"], st["availableReplicas"]])
                     break
                 if now - t0 > 600:
                     raise RuntimeError(f"not all ready after 600 s: {st}")
