@@ -465,12 +465,31 @@ class ConnectionPool:
         """Send one request and return the whole answer. ``headers``: header lines,
         each ending in CRLF (``Host`` and ``Content-Length`` are added here)."""
         data = self._encode(method, target, headers, body)
+        conn, exchange = await self._send(method, data, stream=False, timeout=timeout)
+        self._release(conn, exchange.keep_alive)
+        return Response(exchange.status, exchange.headers, b"".join(exchange.parts))
+
+    async def stream(
+        self, method: str, target: str, headers: bytes, read_timeout: float | None
+    ) -> StreamResponse:
+        """Send a request and return once the answer's head is in; read the body from
+        the :class:`StreamResponse`, then ``aclose`` it."""
+        data = self._encode(method, target, headers, None)
+        conn, exchange = await self._send(method, data, stream=True, timeout=read_timeout)
+        return StreamResponse(self, conn, exchange, read_timeout)
+
+    async def _send(
+        self, method: str, data: bytes, *, stream: bool, timeout: float | None
+    ) -> tuple[Connection, _Exchange]:
+        """Send ``data`` on a pooled connection and wait for the answer's head (the
+        whole answer unless ``stream``). An idempotent request is sent again, once, when
+        a reused connection turns out closed before any byte of the answer came."""
         retry = method in IDEMPOTENT
         while True:
             conn = await self._acquire()
             reused = conn.requests > 0
             try:
-                exchange = conn.send(data, stream=False, head_request=method == "HEAD")
+                exchange = conn.send(data, stream=stream, head_request=method == "HEAD")
                 await _wait(exchange.head_future, timeout, conn.loop)
             except ConnectionLost:
                 self._discard(conn)
@@ -481,32 +500,7 @@ class ConnectionPool:
             except BaseException:
                 self._discard(conn)
                 raise
-            self._release(conn, exchange.keep_alive)
-            return Response(exchange.status, exchange.headers, b"".join(exchange.parts))
-
-    async def stream(
-        self, method: str, target: str, headers: bytes, read_timeout: float | None
-    ) -> StreamResponse:
-        """Send a request and return once the answer's head is in; read the body from
-        the :class:`StreamResponse`, then ``aclose`` it."""
-        data = self._encode(method, target, headers, None)
-        retry = method in IDEMPOTENT
-        while True:
-            conn = await self._acquire()
-            reused = conn.requests > 0
-            try:
-                exchange = conn.send(data, stream=True, head_request=method == "HEAD")
-                await _wait(exchange.head_future, read_timeout, conn.loop)
-            except ConnectionLost:
-                self._discard(conn)
-                if retry and reused and not exchange.started:
-                    retry = False
-                    continue
-                raise
-            except BaseException:
-                self._discard(conn)
-                raise
-            return StreamResponse(self, conn, exchange, read_timeout)
+            return conn, exchange
 
     def _encode(self, method: str, target: str, headers: bytes, body: bytes | None) -> bytes:
         ep = self.endpoint
