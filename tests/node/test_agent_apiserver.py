@@ -138,7 +138,10 @@ def test_registers_ready_nodes_with_leases(client: Client, agent: Agent) -> None
         assert node["status"]["nodeInfo"]["containerRuntimeVersion"].startswith("hollow://")
     assert len(addresses) == NODES_N
 
-    first = {n: client.get(LEASES, n, "kube-node-lease") for n in names}
+    # a node may be Ready a moment before its agent has created its Lease
+    first = wait_for(
+        "3 node Leases", lambda: {n: client.get(LEASES, n, "kube-node-lease") for n in names}
+    )
     for name, lease in first.items():
         assert (
             lease["spec"]["holderIdentity"] == name and lease["spec"]["leaseDurationSeconds"] == 40
