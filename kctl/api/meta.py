@@ -111,10 +111,16 @@ def owner_references(obj: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def controller_of(obj: dict[str, Any]) -> dict[str, Any] | None:
-    """The ownerReference with ``controller: true`` (at most one is allowed)."""
-    for ref in owner_references(obj):
-        if ref.get("controller") is True:
-            return ref
+    """The ownerReference with ``controller: true`` (at most one is allowed).
+
+    Controllers ask this of every object they own on every sync, so it reads the
+    references in place rather than through :func:`owner_references`' copy."""
+    md = obj.get("metadata")
+    refs = md.get("ownerReferences") if isinstance(md, dict) else None
+    if isinstance(refs, list):
+        for ref in refs:
+            if isinstance(ref, dict) and ref.get("controller") is True:
+                return ref
     return None
 
 

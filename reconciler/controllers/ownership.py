@@ -19,6 +19,7 @@ cache): a controller that was just deleted, or replaced by a namesake, must not 
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -30,6 +31,15 @@ from kctl.client.http import AsyncClient
 from kctl.client.informer import Indexer
 
 Obj = Mapping[str, Any]
+
+
+class _Claim(enum.Enum):
+    """The decision for one child: keep, ignore, or write first."""
+
+    OURS = "ours"
+    NOT_OURS = "not ours"
+    ADOPT = "adopt"
+    RELEASE = "release"
 
 
 class AdoptionRefused(Exception):
@@ -88,11 +98,16 @@ class ControllerRefManager:
         claimed: list[dict[str, Any]] = []
         failures: list[Exception] = []
         for child in children:
-            try:
-                if await self._claim_one(child, filters):
-                    claimed.append(child)
-            except (errors.ApiError, AdoptionRefused) as exc:
-                failures.append(exc)
+            decision = self._decide(child, filters)
+            if decision is _Claim.OURS:
+                claimed.append(child)
+            elif decision is not _Claim.NOT_OURS:
+                # the rare case that needs a write: decided one by one, in order
+                try:
+                    if await self._act(child, decision):
+                        claimed.append(child)
+                except (errors.ApiError, AdoptionRefused) as exc:
+                    failures.append(exc)
         if failures:
             raise failures[0]
         return claimed
@@ -102,21 +117,28 @@ class ControllerRefManager:
             f(child) for f in filters
         )
 
-    async def _claim_one(self, child: Obj, filters: Iterable[Callable[[Obj], bool]]) -> bool:
-        ref = controller_of(dict(child))
+    def _decide(self, child: Obj, filters: Iterable[Callable[[Obj], bool]]) -> _Claim:
+        """What ``ClaimObject`` does with ``child``, without any request (a controller
+        runs this for each of its children on every sync)."""
+        ref = controller_of(dict(child) if not isinstance(child, dict) else child)
         matches = self._matches(child, filters)
         if ref is not None:
             if ref.get("uid") != self._uid:
-                return False
+                return _Claim.NOT_OURS
             if matches:
-                return True
-            if not self.owner_deleting:
-                await self.release(child)
-            return False
+                return _Claim.OURS
+            return _Claim.NOT_OURS if self.owner_deleting else _Claim.RELEASE
         if self.owner_deleting or not matches or _md(child).get("deletionTimestamp"):
-            return False
+            return _Claim.NOT_OURS
         owner_ns = _md(self.owner).get("namespace")
         if owner_ns and owner_ns != _md(child).get("namespace"):
+            return _Claim.NOT_OURS
+        return _Claim.ADOPT
+
+    async def _act(self, child: Obj, decision: _Claim) -> bool:
+        """Release or adopt ``child``; whether it is ours afterwards."""
+        if decision is _Claim.RELEASE:
+            await self.release(child)
             return False
         try:
             await self.adopt(child)

@@ -21,7 +21,7 @@ Options (``--controller-option``): ``deployment.workers`` (5, like
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from kctl.api import errors
@@ -193,7 +193,6 @@ class DeploymentController(QueueController):
             self.ctx.client, cached, DEPLOYMENTS, REPLICASETS, selector
         )
         rs_list = await manager.claim(candidates)
-        pod_map = self._pod_map(rs_list, selector)
         run = SyncRun(
             self.ctx.client,
             self.recorder,
@@ -202,14 +201,17 @@ class DeploymentController(QueueController):
             self.ctx.clock(),
             self.replicasets.store.get,
         )
-        await self._converge(run, pod_map)
+        await self._converge(run, lambda: self._pod_map(rs_list, selector))
         if run.requeue_after is not None:
             if run.requeue_after <= 0:
                 self.queue.add_rate_limited(key)
             else:
                 self.enqueue_after(key, run.requeue_after)
 
-    async def _converge(self, run: SyncRun, pod_map: dict[str, list[Obj]]) -> None:
+    async def _converge(self, run: SyncRun, pod_map: Callable[[], dict[str, list[Obj]]]) -> None:
+        """One step of the rollout; ``pod_map`` is built only for Recreate, the one
+        strategy that looks at pods (walking every pod of a large Deployment on each
+        sync would cost a RollingUpdate for nothing)."""
         d = run.d
         if _md(d).get("deletionTimestamp"):
             await run.sync_status_only()
@@ -220,7 +222,7 @@ class DeploymentController(QueueController):
             return
         kind = strategy_type(d)
         if kind == RECREATE:
-            await rollout_recreate(run, pod_map)
+            await rollout_recreate(run, pod_map())
         elif kind == ROLLING_UPDATE:
             await rollout_rolling(run)
         else:

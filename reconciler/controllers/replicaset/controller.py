@@ -11,17 +11,27 @@ It is kube-controller-manager's ``ReplicaSetController`` on kctl's informers:
   met and it is not being deleted, create or delete the difference -- creations in
   slow-start batches capped by ``burst-replicas``, deletions in the Kubernetes
   scale-down order; then write the status subresource if it changed.
+* **Large ReplicaSets batch their pod updates.** Counting 10,000 pods takes tens of
+  milliseconds in Python, and a rollout of that size changes pods hundreds of times a
+  second. A pod change that can only move the status (a readiness flip, or a creation or
+  deletion the expectations are still waiting on more of) therefore enqueues the
+  ReplicaSet after a delay proportional to what its last sync spent counting
+  (``replicaset.status-batch-factor`` times it, 3 by default, at most 1 s), so one
+  sync takes in many changes and the scheduler and the other controllers keep most of
+  the process. A small ReplicaSet's delay rounds to nothing: it syncs at once.
 * **Failures.** A failed create or delete sets the ``ReplicaFailure`` condition and
   raises, so the key is retried with backoff; events record every pod created or
   deleted (``SuccessfulCreate``/``SuccessfulDelete``) and every failure.
 
 Options (``--controller-option``): ``replicaset.workers`` (5, like
-``--concurrent-replicaset-syncs``), ``replicaset.burst-replicas`` (500).
+``--concurrent-replicaset-syncs``), ``replicaset.burst-replicas`` (500), ``replicaset.status-batch-factor`` (3; 0 turns
+batching off).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -43,6 +53,9 @@ DEFAULT_WORKERS = 5
 DEFAULT_BURST_REPLICAS = 500
 NAMESPACE_TERMINATING_CAUSE = "NamespaceTerminating"
 STATUS_UPDATE_RETRIES = 1
+DEFAULT_STATUS_BATCH_FACTOR = 3.0
+MAX_STATUS_BATCH_DELAY = 1.0  # seconds
+MIN_STATUS_BATCH_DELAY = 0.002  # below this a delay is not worth a timer
 
 Obj = dict[str, Any]
 
@@ -64,7 +77,11 @@ class ReplicaSetController(QueueController):
         super().__init__(ctx)
         self.workers = ctx.int_option("replicaset.workers", DEFAULT_WORKERS)
         self.burst_replicas = ctx.int_option("replicaset.burst-replicas", DEFAULT_BURST_REPLICAS)
+        self.status_batch_factor = ctx.float_option(
+            "replicaset.status-batch-factor", DEFAULT_STATUS_BATCH_FACTOR
+        )
         self.expectations = Expectations()
+        self._counting_cost: dict[str, float] = {}  # key -> seconds its last sync counted
         self.recorder = ctx.recorder(COMPONENT)
         self._selectors: dict[str, tuple[Any, LabelSelector | None]] = {}
         self.replicasets = ctx.informers.informer(
@@ -157,6 +174,7 @@ class ReplicaSetController(QueueController):
     def _rs_deleted(self, rs: Obj) -> None:
         key = _key(rs)
         self.expectations.delete(key)
+        self._counting_cost.pop(key, None)
         self._selectors.pop(str(_md(rs).get("uid") or ""), None)
         self.enqueue(key)
 
@@ -171,7 +189,7 @@ class ReplicaSetController(QueueController):
             if rs is not None:
                 key = _key(rs)
                 self.expectations.creation_observed(key)
-                self.enqueue(key)
+                self._enqueue_observation(key)
             return
         for rs in self._matching_replicasets(pod):
             self.enqueue(rs)
@@ -197,7 +215,10 @@ class ReplicaSetController(QueueController):
             rs = self._resolve(namespace, cur_ref)
             if rs is None:
                 return
-            self.enqueue(rs)
+            if labels_changed or ref_changed:
+                self.enqueue(rs)
+            else:
+                self.enqueue_batched(_key(rs))
             min_ready = status.min_ready_seconds(rs)
             if min_ready > 0 and not podstate.is_ready(old) and podstate.is_ready(cur):
                 self.enqueue_after(rs, min_ready + 1.0)
@@ -215,7 +236,26 @@ class ReplicaSetController(QueueController):
             return
         key = _key(rs)
         self.expectations.deletion_observed(key, podstate.pod_key(pod))
-        self.enqueue(key)
+        self._enqueue_observation(key)
+
+    def _enqueue_observation(self, key: str) -> None:
+        """After a creation or deletion was observed: at once when that was the last
+        one expected (the sync may act), batched while more are on their way."""
+        if self.expectations.satisfied(key):
+            self.enqueue(key)
+        else:
+            self.enqueue_batched(key)
+
+    def enqueue_batched(self, key: str) -> None:
+        """Enqueue ``key`` for a change that only moves its status: after a delay that
+        grows with what counting its pods costs (see the module docstring)."""
+        delay = min(
+            MAX_STATUS_BATCH_DELAY, self.status_batch_factor * self._counting_cost.get(key, 0.0)
+        )
+        if delay < MIN_STATUS_BATCH_DELAY:
+            self.enqueue(key)
+        else:
+            self.enqueue_after(key, delay)
 
     # --- sync -------------------------------------------------------------------------
 
@@ -228,6 +268,7 @@ class ReplicaSetController(QueueController):
         selector = self.selector(rs)
         if selector is None:
             return  # an invalid selector never selects; validation should prevent it
+        started = time.perf_counter()
         candidates = [
             p
             for p in ownership.claim_candidates(self.pods.store, rs, BY_OWNER_UID)
@@ -235,15 +276,18 @@ class ReplicaSetController(QueueController):
         ]
         manager = ownership.ControllerRefManager(self.ctx.client, rs, REPLICASETS, PODS, selector)
         pods = await manager.claim(candidates)
+        counting = time.perf_counter() - started
 
         failure: Exception | None = None
         if needs_sync and not podstate.is_terminating(rs):
             failure = await self.manage_replicas(key, rs, pods)
 
         now = self.ctx.clock()
+        started = time.perf_counter()
         new_status = status.calculate_status(
             rs, pods, None if failure is None else str(failure), now
         )
+        self._counting_cost[key] = counting + time.perf_counter() - started
         updated = await self.update_status(rs, new_status)
         if failure is not None:
             raise failure

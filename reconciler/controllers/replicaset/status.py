@@ -66,10 +66,11 @@ def calculate_status(
         labels = (pod.get("metadata") or {}).get("labels") or {}
         if all(labels.get(k) == v for k, v in template_labels.items()):
             fully_labeled += 1
-        if podstate.is_ready(pod):
+        if podstate.is_available(pod, min_ready, now):
             ready += 1
-            if podstate.is_available(pod, min_ready, now):
-                available += 1
+            available += 1
+        elif podstate.is_ready(pod):
+            ready += 1
 
     failure = get_condition(old, REPLICA_FAILURE)
     if manage_error is not None and failure is None:
