@@ -178,3 +178,61 @@ def test_foreign_and_terminating_pods_do_not_count() -> None:
         assert len(client.created) == 1
 
     asyncio.run(scenario())
+
+
+def _queued(ctl: ReplicaSetController) -> int:
+    """Keys ready for a worker now (not those waiting out a delay)."""
+    return len(ctl.queue)
+
+
+def test_status_only_pod_changes_wait_in_proportion_to_counting_cost() -> None:
+    async def scenario() -> None:
+        ctl = _controller(FakeClient())
+        _observe(ctl, "ADDED", replicaset(replicas=1))
+        mine = pod("p0", labels={"app": "rs"}, owner_uid="uid-rs", node="n1", ready=False)
+        _observe(ctl, "ADDED", mine)
+        await ctl.sync(KEY)  # a one-pod ReplicaSet counts in microseconds
+        while _queued(ctl):
+            ctl.queue.done(await ctl.queue.get())
+
+        ready = pod("p0", labels={"app": "rs"}, owner_uid="uid-rs", node="n1", ready=True)
+        ready["metadata"]["resourceVersion"] = "2"
+        _observe(ctl, "MODIFIED", ready)
+        assert _queued(ctl) == 1  # small: at once
+        ctl.queue.done(await ctl.queue.get())
+
+        ctl._counting_cost[KEY] = 0.05  # as if counting its pods took 50 ms
+        unready = pod("p0", labels={"app": "rs"}, owner_uid="uid-rs", node="n1", ready=False)
+        unready["metadata"]["resourceVersion"] = "3"
+        _observe(ctl, "MODIFIED", unready)
+        assert _queued(ctl) == 0  # batched: 3 x 50 ms
+        await asyncio.sleep(0.1)
+        assert _queued(ctl) == 0
+        await asyncio.sleep(0.1)
+        assert _queued(ctl) == 1
+
+        relabeled = pod("p0", labels={"app": "other"}, owner_uid="uid-rs", node="n1")
+        relabeled["metadata"]["resourceVersion"] = "4"
+        ctl.queue.done(await ctl.queue.get())
+        _observe(ctl, "MODIFIED", relabeled)
+        assert _queued(ctl) == 1  # a label change may release the pod: at once
+
+    asyncio.run(scenario())
+
+
+def test_only_the_last_expected_creation_syncs_at_once() -> None:
+    async def scenario() -> None:
+        client = FakeClient()
+        ctl = _controller(client)
+        _observe(ctl, "ADDED", replicaset(replicas=3))
+        await ctl.sync(KEY)
+        ctl.queue.done(await ctl.queue.get())  # the ReplicaSet's own ADDED
+        ctl._counting_cost[KEY] = 0.05
+        first, second, third = client.created
+        _observe(ctl, "ADDED", {**first, "status": {"phase": "Pending"}})
+        _observe(ctl, "ADDED", {**second, "status": {"phase": "Pending"}})
+        assert _queued(ctl) == 0  # more creations on their way: batched
+        _observe(ctl, "ADDED", {**third, "status": {"phase": "Pending"}})
+        assert _queued(ctl) == 1  # expectations met: the sync may act now
+
+    asyncio.run(scenario())
