@@ -20,11 +20,9 @@ machine without pulling images; the comparison is with the published bounds abov
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,10 +34,11 @@ from benchmarks.common import (
     Report,
     Table,
     arg_parser,
+    component,
     publish,
     run_apiserver,
-    stop_process,
     temp_dir,
+    wait,
 )
 
 
@@ -62,32 +61,6 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-@contextmanager
-def component(args: list[str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "kctl.cli.main", *args],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-    try:
-        yield proc
-    except BaseException:
-        sys.stderr.write(f"--- {log.name} (tail) ---\n{log.read_text(errors='replace')[-4000:]}\n")
-        raise
-    finally:
-        stop_process(proc, timeout=30)
-
-
-def wait(what: str, probe: Callable[[], bool], timeout: float, interval: float = 0.5) -> None:
-    deadline = time.monotonic() + timeout
-    while not probe():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out waiting for {what}")
-        time.sleep(interval)
-
-
 def deployment(replicas: int) -> dict[str, object]:
     labels = {"app": "scale"}
     return {
@@ -99,7 +72,15 @@ def deployment(replicas: int) -> dict[str, object]:
             "selector": {"matchLabels": labels},
             "template": {
                 "metadata": {"labels": labels},
-                "spec": {"containers": [{"name": "c", "image": "registry.local/scale:1", "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}}}]},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "c",
+                            "image": "registry.local/scale:1",
+                            "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}},
+                        }
+                    ]
+                },
             },
         },
     }
@@ -114,10 +95,24 @@ def run(sizes: Sizes) -> tuple[list[Table], list[Goal], list[str]]:
         return _measure(server, logs, sizes)
 
 
-def _measure(server: ApiServer, logs: Path, sizes: Sizes) -> tuple[list[Table], list[Goal], list[str]]:
+def _measure(
+    server: ApiServer, logs: Path, sizes: Sizes
+) -> tuple[list[Table], list[Goal], list[str]]:
     kc = str(server.kubeconfig)
     client = server.client()
-    node_args = ["node", "--kubeconfig", kc, "--runtime", "hollow", "--count", str(sizes.nodes), "--cpu", "32", "--memory", "256Gi"]
+    node_args = [
+        "node",
+        "--kubeconfig",
+        kc,
+        "--runtime",
+        "hollow",
+        "--count",
+        str(sizes.nodes),
+        "--cpu",
+        "32",
+        "--memory",
+        "256Gi",
+    ]
     t_nodes = time.monotonic()
     with component(node_args, logs / "nodes.log") as nodes:
         wait(f"{sizes.nodes} nodes", lambda: count_nodes(client) >= sizes.nodes, timeout=300)
@@ -125,36 +120,72 @@ def _measure(server: ApiServer, logs: Path, sizes: Sizes) -> tuple[list[Table], 
         with component(["reconciler", "--kubeconfig", kc], logs / "reconciler.log") as reconciler:
 
             def leading() -> bool:
-                r = client.get("/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kctl-reconciler")
+                r = client.get(
+                    "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kctl-reconciler"
+                )
                 return r.status_code == 200 and bool(r.json()["spec"].get("holderIdentity"))
 
             wait("the reconciler to lead", leading, timeout=60, interval=0.1)
             time.sleep(2.0)  # informers synced, all nodes given podCIDRs
             samples: list[list[object]] = []
             t0 = time.monotonic()
-            r = client.post("/apis/apps/v1/namespaces/default/deployments", json=deployment(sizes.replicas))
+            r = client.post(
+                "/apis/apps/v1/namespaces/default/deployments", json=deployment(sizes.replicas)
+            )
             r.raise_for_status()
             next_sample = t0 + 1.0
             while True:
-                st = client.get("/apis/apps/v1/namespaces/default/deployments/scale").json().get("status") or {}
+                st = (
+                    client.get("/apis/apps/v1/namespaces/default/deployments/scale")
+                    .json()
+                    .get("status")
+                    or {}
+                )
                 now = time.monotonic()
                 if now >= next_sample:
-                    samples.append([round(now - t0), st.get("replicas", 0), st.get("readyReplicas", 0), st.get("availableReplicas", 0)])
+                    samples.append(
+                        [
+                            round(now - t0),
+                            st.get("replicas", 0),
+                            st.get("readyReplicas", 0),
+                            st.get("availableReplicas", 0),
+                        ]
+                    )
                     next_sample += 1.0
-                if st.get("readyReplicas") == sizes.replicas and st.get("availableReplicas") == sizes.replicas:
+                if (
+                    st.get("readyReplicas") == sizes.replicas
+                    and st.get("availableReplicas") == sizes.replicas
+                ):
                     # the last row: the moment all were ready (a short run may have no other)
-                    samples.append([round(now - t0, 1), st.get("replicas", 0), st["readyReplicas"], st["availableReplicas"]])
+                    samples.append(
+                        [
+                            round(now - t0, 1),
+                            st.get("replicas", 0),
+                            st["readyReplicas"],
+                            st["availableReplicas"],
+                        ]
+                    )
                     break
                 if now - t0 > 600:
                     raise RuntimeError(f"not all ready after 600 s: {st}")
                 time.sleep(0.2)
             elapsed = time.monotonic() - t0
-            pods = client.get("/api/v1/namespaces/default/pods", params={"labelSelector": "app=scale"}).json()["items"]
-            ready = [p for p in pods if p["status"].get("phase") == "Running" and p["spec"].get("nodeName")]
+            pods = client.get(
+                "/api/v1/namespaces/default/pods", params={"labelSelector": "app=scale"}
+            ).json()["items"]
+            ready = [
+                p
+                for p in pods
+                if p["status"].get("phase") == "Running" and p["spec"].get("nodeName")
+            ]
             if len(ready) != sizes.replicas:
                 raise RuntimeError(f"{len(ready)} of {sizes.replicas} pods Running")
             time.sleep(3.0)  # settle before reading memory
-            rss_server, rss_reconciler, rss_nodes = rss_mb(server.proc.pid), rss_mb(reconciler.pid), rss_mb(nodes.pid)
+            rss_server, rss_reconciler, rss_nodes = (
+                rss_mb(server.proc.pid),
+                rss_mb(reconciler.pid),
+                rss_mb(nodes.pid),
+            )
     client.close()
     total = rss_server + rss_reconciler
     tables = [
@@ -170,11 +201,25 @@ def _measure(server: ApiServer, logs: Path, sizes: Sizes) -> tuple[list[Table], 
                 ["RSS hollow nodes process (MB)", rss_nodes],
             ],
         ),
-        Table("progress (Deployment status, sampled every second)", ["t (s)", "replicas", "ready", "available"], samples[:: max(1, len(samples) // 30)]),
+        Table(
+            "progress (Deployment status, sampled every second)",
+            ["t (s)", "replicas", "ready", "available"],
+            samples[:: max(1, len(samples) // 30)],
+        ),
     ]
     goals = [
-        Goal(f"apply -> {sizes.replicas:,} Ready", f"<= {GOAL_SECONDS:.0f} s", f"{elapsed:.1f} s", elapsed <= GOAL_SECONDS),
-        Goal("RSS apiserver + reconciler", f"<= {GOAL_RSS_MB:.0f} MB", f"{total:.0f} MB", total <= GOAL_RSS_MB),
+        Goal(
+            f"apply -> {sizes.replicas:,} Ready",
+            f"<= {GOAL_SECONDS:.0f} s",
+            f"{elapsed:.1f} s",
+            elapsed <= GOAL_SECONDS,
+        ),
+        Goal(
+            "RSS apiserver + reconciler",
+            f"<= {GOAL_RSS_MB:.0f} MB",
+            f"{total:.0f} MB",
+            total <= GOAL_RSS_MB,
+        ),
     ]
     notes = [
         "Published comparisons: KWOK's CI allows 240 s for 10,000 pods (larger runner); k3s documents ~1.6 GB for its server.",

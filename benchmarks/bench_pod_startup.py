@@ -48,18 +48,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks.bench_e2e_hollow import component, wait
 from benchmarks.common import (
     Goal,
     Report,
     Summary,
     Table,
     arg_parser,
+    component,
     free_port,
     publish,
     run_apiserver,
     summarize,
     temp_dir,
+    wait,
 )
 from kctl.api import errors as api_errors
 from kctl.client.http import AsyncClient, Client

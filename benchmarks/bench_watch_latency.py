@@ -25,7 +25,6 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -39,6 +38,7 @@ from benchmarks.common import (
     Table,
     arg_parser,
     ensure_namespace,
+    proc_cpu_seconds,
     publish,
     run_apiserver,
     stop_process,
@@ -59,13 +59,6 @@ class Sizes:
 
 FULL = Sizes(watchers=100, rate=200.0, duration=20.0)
 QUICK = Sizes(watchers=5, rate=50.0, duration=1.0)
-
-
-def proc_cpu_seconds(pid: int) -> float:
-    """user+system CPU seconds of a process (all its threads) from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / ticks
 
 
 def self_cpu_seconds() -> float:

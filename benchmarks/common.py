@@ -206,6 +206,48 @@ def stop_process(
         proc.wait(timeout)
 
 
+def proc_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system, all threads) a live process has used, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def busy_cpu_seconds() -> float:
+    """CPU seconds all processors have spent busy since boot, from /proc/stat: with
+    :func:`proc_cpu_seconds` it tells how much CPU processes other than ours took."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.contextmanager
+def component(args: list[str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """``kctl ARGS`` as a process logging to ``log``; its log tail is shown if the body
+    fails, and it is stopped by PID afterwards."""
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "kctl.cli.main", *args],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    try:
+        yield proc
+    except BaseException:
+        sys.stderr.write(f"--- {log.name} (tail) ---\n{log.read_text(errors='replace')[-4000:]}\n")
+        raise
+    finally:
+        stop_process(proc, timeout=30)
+
+
+def wait(what: str, probe: Callable[[], bool], timeout: float, interval: float = 0.5) -> None:
+    deadline = time.monotonic() + timeout
+    while not probe():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out waiting for {what}")
+        time.sleep(interval)
+
+
 def _tail(path: Path, limit: int = 4000) -> str:
     try:
         return path.read_text(errors="replace")[-limit:]

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import resource
 import subprocess
 import sys
@@ -31,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.common import REPO, Report, etcd_version, machine_info
+from benchmarks.common import REPO, Report, busy_cpu_seconds, etcd_version, machine_info
 
 HERE = Path(__file__).resolve().parent
 RESULTS_DIR = HERE / "results"
@@ -46,6 +45,7 @@ BENCHMARKS = [
     "bench_proxy_sync",
     "bench_proxy_latency",
     "bench_pod_startup",
+    "bench_cli",
 ]
 
 
@@ -60,13 +60,6 @@ def source_state() -> str:
     return f"{head}{' + uncommitted changes in kctl/' if dirty else ''}"
 
 
-def _busy_seconds() -> float:
-    """CPU seconds all processors have spent busy since boot (from /proc/stat)."""
-    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
-    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
-
-
 def _children_seconds() -> float:
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime
@@ -79,9 +72,9 @@ def wait_idle(max_wait: float, threshold: float, window: float = 5.0) -> float:
     deadline = time.monotonic() + max_wait
     announced = False
     while True:
-        b0 = _busy_seconds()
+        b0 = busy_cpu_seconds()
         time.sleep(window)
-        busy = (_busy_seconds() - b0) / window
+        busy = (busy_cpu_seconds() - b0) / window
         if busy < threshold or time.monotonic() >= deadline:
             return busy
         if not announced:
@@ -110,14 +103,14 @@ def attempt(name: str, json_path: Path, quick: bool, timeout: float) -> Attempt:
     json_path.unlink(missing_ok=True)
     # CPU spent by anything but this benchmark (its process tree is reaped, so its CPU
     # shows in RUSAGE_CHILDREN) while it ran: others' work on 2 cores skews figures.
-    busy0, ours0, t0 = _busy_seconds(), _children_seconds(), time.monotonic()
+    busy0, ours0, t0 = busy_cpu_seconds(), _children_seconds(), time.monotonic()
     try:
         proc = subprocess.run(args, cwd=REPO, timeout=timeout, check=False)
         failure = None if proc.returncode == 0 else f"exited with status {proc.returncode}"
     except subprocess.TimeoutExpired:
         failure = f"did not finish in {timeout:.0f} s"
     wall = time.monotonic() - t0
-    others = max(0.0, (_busy_seconds() - busy0) - (_children_seconds() - ours0)) / wall
+    others = max(0.0, (busy_cpu_seconds() - busy0) - (_children_seconds() - ours0)) / wall
     if failure is None and json_path.exists():
         report = Report.from_json(json_path.read_text())
     else:

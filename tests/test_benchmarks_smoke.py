@@ -26,7 +26,11 @@ def _run_quick(name: str, tmp_path: Path, *extra: str) -> Report:
     out = tmp_path / f"{name}.json"
     proc = subprocess.run(
         [sys.executable, "-m", f"benchmarks.{name}", "--quick", *extra, "--json", str(out)],
-        cwd=REPO, capture_output=True, text=True, timeout=180, check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
     )
     assert proc.returncode == 0, f"{name} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     assert out.exists(), f"{name} wrote no report:\n{proc.stdout[-2000:]}"
@@ -42,8 +46,9 @@ def _numbers(report: Report) -> list[float]:
         assert table.rows, f"{report.name}: table {table.title!r} is empty"
         for row in table.rows:
             assert len(row) == len(table.columns)
-            values += [float(v) for v in row if isinstance(v, int | float)
-                       and not isinstance(v, bool)]
+            values += [
+                float(v) for v in row if isinstance(v, int | float) and not isinstance(v, bool)
+            ]
     return values
 
 
@@ -116,3 +121,17 @@ def test_pod_startup_quick(tmp_path: Path) -> None:
     assert any(m.startswith("raw CRI") for m in methods)
     assert any(m.startswith("ctr run") for m in methods)
     assert all(row[1] == 3 for row in report.tables[0].rows), report.tables[0].rows
+
+
+def test_cli_quick(tmp_path: Path) -> None:
+    import shutil
+
+    if shutil.which("kubectl") is None:
+        pytest.skip("kubectl (the baseline) is not installed")
+    report = _run_quick("bench_cli", tmp_path)
+    _assert_measured(report, 4 * 6 + 2 * 2 + 2 * 4 + 3 * 4)
+    tools = {(row[0], row[1]) for row in report.tables[0].rows}
+    assert {tool for _, tool in tools} == {"kctl", "kubectl"} and len(tools) == 4
+    startup = {row[0] for row in report.tables[3].rows}
+    assert {"python -c pass", "kctl version --client"} <= startup
+    assert len(report.goals) == 4
