@@ -1,4 +1,4 @@
-"""Fixtures' helpers for tests that program the real iptables of this machine."""
+"""Fixtures' helpers for tests that program the real iptables (and nftables) of this machine."""
 
 from __future__ import annotations
 
@@ -15,6 +15,9 @@ needs_iptables = pytest.mark.skipif(
     os.geteuid() != 0 or not all(shutil.which(t) for t in ("iptables-restore", "ip", "conntrack")),
     reason="needs root, iptables, iproute2 and conntrack",
 )
+needs_nft = pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("nft") is None, reason="needs root and nft"
+)
 
 
 def save() -> list[str]:
@@ -26,6 +29,12 @@ def save() -> list[str]:
 def rules(lines: list[str]) -> set[str]:
     """The rules and chain declarations of a dump (counters and comments dropped)."""
     return {line.split(" [")[0] for line in lines if line.startswith(("-A ", ":"))}
+
+
+def lost_rules(before: list[str], after: list[str]) -> set[str]:
+    """Rules of dump ``before`` missing from dump ``after``, KCTL-/CNI- rules aside (other
+    kctl tests may add or remove their own chains meanwhile)."""
+    return {r for r in rules(before) - rules(after) if "KCTL-" not in r and "CNI-" not in r}
 
 
 def proxy_traces(lines: list[str]) -> list[str]:

@@ -7,7 +7,6 @@ the diff before committing it.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +18,7 @@ from node.proxy import nftables as nf
 from node.proxy.model import Endpoint, ModelCache, ServicePort
 from node.proxy.nft import offending_lines
 from node.proxy.ruleset import RulesConfig
+from tests.node.proxy.kernel import needs_nft
 from tests.node.proxy.nftcheck import dangling_references
 from tests.node.proxy.test_ruleset_golden import cluster
 
@@ -197,11 +197,6 @@ def test_offending_lines_are_found_in_nft_errors() -> None:
         "add rule ip t c bogus\n                 ^^^^^\n"
     )
     assert offending_lines(stderr, text) == [(3, "add rule ip t c bogus")]
-
-
-needs_nft = pytest.mark.skipif(
-    os.geteuid() != 0 or shutil.which("nft") is None, reason="needs root and nft"
-)
 
 
 @needs_nft
